@@ -1,0 +1,155 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+// One schema is the source of both the runtime validation (Ajv) and the
+// TypeScript types, so the two cannot drift apart.
+
+const Strict = { additionalProperties: false } as const;
+
+export const SiteSchema = Type.Union([Type.Literal('cn'), Type.Literal('intl')], {
+  description: 'Alibaba Cloud site of every configured account: cn (aliyun.com) or intl (alibabacloud.com)',
+});
+
+const Seconds = (min: number, max: number, def: number, description: string) =>
+  Type.Integer({ minimum: min, maximum: max, default: def, description });
+
+export const ServerSchema = Type.Object(
+  {
+    baseUrl: Type.String({ description: 'Public base URL users reach the gateway at' }),
+    host: Type.String({ default: '127.0.0.1' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+    trustProxy: Type.Union([Type.Boolean(), Type.String(), Type.Array(Type.String())], { default: false }),
+    bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 1048576, default: 16384 }),
+  },
+  Strict,
+);
+
+export const NameIdFormatSchema = Type.Union([
+  Type.Literal('persistent'),
+  Type.Literal('emailAddress'),
+  Type.Literal('transient'),
+  Type.Literal('unspecified'),
+]);
+
+export const UserFieldSchema = Type.Union([Type.Literal('id'), Type.Literal('username'), Type.Literal('email')]);
+
+export const IdpSchema = Type.Object(
+  {
+    entityId: Type.String({ minLength: 1, maxLength: 1024 }),
+    site: SiteSchema,
+    assertionLifetimeSeconds: Seconds(30, 600, 300, 'Validity of an assertion after issue'),
+    clockSkewSeconds: Seconds(0, 300, 60, 'How far NotBefore is back-dated'),
+    nameId: Type.Object(
+      { format: NameIdFormatSchema, source: UserFieldSchema },
+      { ...Strict, default: { format: 'persistent', source: 'id' } },
+    ),
+    roleSessionName: Type.Object({ source: UserFieldSchema }, { ...Strict, default: { source: 'username' } }),
+    signResponse: Type.Boolean({ default: false, description: 'Also sign the samlp:Response (the Assertion is always signed)' }),
+    roleSelection: Type.Union([Type.Literal('gateway'), Type.Literal('alibaba')], {
+      default: 'gateway',
+      description: 'gateway: our picker, one role per assertion; alibaba: send every role and let Alibaba ask',
+    }),
+  },
+  Strict,
+);
+
+export const AccountSchema = Type.Object(
+  {
+    accountId: Type.String({ description: 'Alibaba Cloud account ID (digits)' }),
+    samlProvider: Type.String({ description: 'Name of the RAM SAML provider holding our metadata' }),
+    label: Type.Optional(Type.String({ maxLength: 128 })),
+  },
+  Strict,
+);
+
+export const RoleSchema = Type.Object(
+  {
+    account: Type.String(),
+    roleName: Type.String(),
+    label: Type.Optional(Type.String({ maxLength: 128 })),
+    sessionDuration: Type.Optional(Type.Integer({ description: 'Console session seconds, 900..43200' })),
+  },
+  Strict,
+);
+
+export const MappingSchema = Type.Object(
+  {
+    group: Type.String({ minLength: 1 }),
+    roles: Type.Array(Type.String(), { minItems: 1 }),
+  },
+  Strict,
+);
+
+export const TargetSchema = Type.Object(
+  {
+    url: Type.String({ description: 'RelayState: where Alibaba lands the user (an Alibaba-owned https URL)' }),
+    label: Type.Optional(Type.String({ maxLength: 128 })),
+  },
+  Strict,
+);
+
+export const SessionSchema = Type.Object(
+  {
+    idleTimeoutSeconds: Seconds(60, 86400, 1800, 'Sign out after this much inactivity'),
+    absoluteTimeoutSeconds: Seconds(300, 604800, 28800, 'Sign out this long after login, active or not'),
+    cookieName: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'pai_sso' }),
+  },
+  Strict,
+);
+
+export const LocalIdentitySchema = Type.Object(
+  { usersFile: Type.String({ default: 'config/users.yaml' }) },
+  Strict,
+);
+
+export const IdentitySchema = Type.Object(
+  {
+    source: Type.Literal('local', { default: 'local' }),
+    local: Type.Object(LocalIdentitySchema.properties, { ...Strict, default: {} }),
+  },
+  Strict,
+);
+
+export const KeysSchema = Type.Object(
+  {
+    dir: Type.String({ default: 'certs', description: 'Directory of signing key, certificate and session secret' }),
+    commonName: Type.Optional(Type.String({ description: 'CN of a generated certificate; defaults to the base URL host' })),
+    certValidityDays: Type.Integer({ minimum: 1, maximum: 3650, default: 1095 }),
+  },
+  Strict,
+);
+
+export const LogSchema = Type.Object(
+  {
+    level: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+      { default: 'info' },
+    ),
+  },
+  Strict,
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    server: ServerSchema,
+    idp: IdpSchema,
+    keys: Type.Object(KeysSchema.properties, { ...Strict, default: {} }),
+    session: Type.Object(SessionSchema.properties, { ...Strict, default: {} }),
+    identity: Type.Object(IdentitySchema.properties, { ...Strict, default: {} }),
+    log: Type.Object(LogSchema.properties, { ...Strict, default: {} }),
+    accounts: Type.Record(Type.String(), AccountSchema),
+    roles: Type.Record(Type.String(), RoleSchema),
+    mappings: Type.Array(MappingSchema),
+    targets: Type.Record(Type.String(), TargetSchema),
+    defaultTarget: Type.Optional(Type.String()),
+  },
+  Strict,
+);
+
+export type Site = Static<typeof SiteSchema>;
+export type NameIdFormat = Static<typeof NameIdFormatSchema>;
+export type UserField = Static<typeof UserFieldSchema>;
+export type AccountConfig = Static<typeof AccountSchema>;
+export type RoleConfig = Static<typeof RoleSchema>;
+export type MappingConfig = Static<typeof MappingSchema>;
+export type TargetConfig = Static<typeof TargetSchema>;
+export type Config = Static<typeof ConfigSchema>;

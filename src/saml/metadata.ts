@@ -36,3 +36,26 @@ export function buildMetadata(input: MetadataInput): string {
     `</md:EntityDescriptor>\n`
   );
 }
+
+export interface PublishedCerts {
+  readonly current: { readonly base64: string };
+  readonly next?: { readonly base64: string } | undefined;
+}
+
+/** Joins a route onto the public base URL, keeping any path prefix it has. */
+export function publicUrl(baseUrl: string, route: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}${route}`;
+}
+
+/** The gateway's own metadata: what /saml/metadata serves and `register` uploads. */
+export function gatewayMetadata(
+  config: { server: { baseUrl: string }; idp: { entityId: string; nameId: { format: NameIdFormat } } },
+  keys: PublishedCerts,
+): string {
+  return buildMetadata({
+    entityId: config.idp.entityId,
+    ssoUrl: publicUrl(config.server.baseUrl, '/sso/pai'),
+    certificates: keys.next ? [keys.current.base64, keys.next.base64] : [keys.current.base64],
+    nameIdFormat: config.idp.nameId.format,
+  });
+}

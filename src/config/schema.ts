@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { RegisterSchema } from './register-schema.js';
 
 // One schema is the source of both the runtime validation (Ajv) and the
 // TypeScript types, so the two cannot drift apart.
@@ -141,6 +142,7 @@ export const ConfigSchema = Type.Object(
     mappings: Type.Array(MappingSchema),
     targets: Type.Record(Type.String(), TargetSchema),
     defaultTarget: Type.Optional(Type.String()),
+    register: Type.Optional(RegisterSchema),
   },
   Strict,
 );

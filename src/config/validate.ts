@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { ConfigSchema, type Config } from './schema.js';
 import type { ConfigProblem } from './errors.js';
+import { checkRegister } from './register-schema.js';
 import {
   ACCOUNT_ID_PATTERN,
   ROLE_NAME_PATTERN,
@@ -115,6 +116,7 @@ function checkReferences(raw: Config): ConfigProblem[] {
   if (c.session.idleTimeoutSeconds > c.session.absoluteTimeoutSeconds) {
     push('session.idleTimeoutSeconds', 'must not exceed session.absoluteTimeoutSeconds');
   }
+  out.push(...checkRegister(c));
   return out;
 }
 

@@ -1,0 +1,41 @@
+import type { FastifyBaseLogger } from 'fastify';
+
+// One line per decision, all under `audit: <event>` so a log pipeline can route them.
+// Fields are chosen here, never passed through from a request: nothing secret can slip in.
+
+interface Common {
+  readonly ip: string;
+  readonly reqId?: string | undefined;
+}
+
+export type AuditEvent =
+  | (Common & {
+      event: 'assertion.issued';
+      user: string;
+      userId: string;
+      groups: readonly string[];
+      roles: readonly string[];
+      target: string;
+      assertionId: string;
+      roleSessionName: string;
+    })
+  | (Common & { event: 'assertion.denied'; user: string; reason: 'no-role' | 'role-not-granted' | 'unknown-target'; target?: string; role?: string })
+  | (Common & { event: 'login.failed'; user: string; reason: 'bad-credentials' | 'csrf' | 'source-unavailable' })
+  | (Common & { event: 'login.succeeded'; user: string; userId: string; groups: readonly string[] })
+  | (Common & { event: 'logout'; user: string })
+  | (Common & { event: 'request.rejected'; status: number; reason: string; path: string });
+
+export type Audit = (e: AuditEvent) => void;
+
+/** Caps attacker-chosen strings (a username field can hold anything) before they reach a log. */
+export function clip(value: string, max = 128): string {
+  return value.length > max ? `${value.slice(0, max)}…` : value;
+}
+
+export function createAudit(log: FastifyBaseLogger): Audit {
+  const audit = log.child({ component: 'audit' });
+  return (e) => {
+    const { event, ...fields } = e;
+    audit.info({ audit: event, ...fields }, event);
+  };
+}

@@ -1,0 +1,164 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { ConfigProblem } from './errors.js';
+import { SESSION_DURATION_MAX } from '../saml/alibaba.js';
+
+// The `register:` section: only what `pai-sso register` needs beyond the accounts, roles
+// and site the gateway already serves. Account IDs, provider names and role names are
+// never repeated here, so the IdP and the cloud side cannot disagree about them.
+
+const Strict = { additionalProperties: false } as const;
+
+/** RAM: MaxSessionDuration 3600..43200 s (spec §6.4). */
+export const MAX_SESSION_DURATION_MIN = 3600;
+
+/** RAM policy names: 1-128 letters, digits and "-" (spec §6.4). */
+export const POLICY_NAME_PATTERN = /^[A-Za-z0-9-]{1,128}$/;
+/** Service principals look like `dataworks.aliyuncs.com`. */
+export const SERVICE_PRINCIPAL_PATTERN = /^[a-z0-9][a-z0-9.-]{0,126}\.aliyuncs\.com$/;
+/** PAI workspace roles documented for CreateMember (spec §9.2). */
+export const PAI_ROLES = [
+  'PAI.AlgoDeveloper',
+  'PAI.AlgoOperator',
+  'PAI.LabelManager',
+  'PAI.MaxComputeDeveloper',
+  'PAI.WorkspaceAdmin',
+  'PAI.WorkspaceGuest',
+  'PAI.WorkspaceOwner',
+] as const;
+export const REGION_PATTERN = /^[a-z]{2,}(-[a-z0-9]+)+$/;
+/** host[:port], no scheme: the SDKs take the protocol separately. */
+const ENDPOINT_PATTERN = '^[A-Za-z0-9.{}-]+(:[0-9]{1,5})?$';
+
+export const WorkspaceMembershipSchema = Type.Object(
+  {
+    id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'PAI workspace ID' }),
+    region: Type.String({ description: 'Region of the workspace, e.g. cn-hangzhou' }),
+    roles: Type.Array(Type.String(), { minItems: 1, description: 'PAI roles, e.g. PAI.AlgoDeveloper' }),
+  },
+  Strict,
+);
+
+export const RegisterRoleSchema = Type.Object(
+  {
+    description: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    maxSessionDuration: Type.Optional(
+      Type.Integer({ description: 'RAM MaxSessionDuration, 3600..43200; default: at least the role sessionDuration' }),
+    ),
+    trustedServices: Type.Array(Type.String(), {
+      default: [],
+      description: 'Extra service principals trusted next to the SAML provider, e.g. dataworks.aliyuncs.com',
+    }),
+    attachPaiPolicy: Type.Boolean({ default: false, description: 'Attach the custom PAI access policy (paiPolicy.name)' }),
+    systemPolicies: Type.Array(Type.String(), { default: [], description: 'System policies to attach, e.g. AliyunPAIFullAccess' }),
+    workspaces: Type.Array(WorkspaceMembershipSchema, { default: [] }),
+  },
+  Strict,
+);
+
+export const RegisterAccountSchema = Type.Object(
+  {
+    profile: Type.Optional(
+      Type.String({ minLength: 1, description: 'aliyun CLI profile (~/.aliyun/config.json) used for this account' }),
+    ),
+  },
+  Strict,
+);
+
+export const RegisterSchema = Type.Object(
+  {
+    providerDescription: Type.String({ maxLength: 256, default: 'pai-sso gateway (managed by pai-sso register)' }),
+    paiPolicy: Type.Object(
+      {
+        name: Type.String({ default: 'PAIDefaultPolicy' }),
+        description: Type.String({
+          minLength: 1,
+          maxLength: 1024,
+          default: 'PAI access for SSO roles (PAI role-SSO guide; managed by pai-sso register)',
+        }),
+      },
+      { ...Strict, default: {} },
+    ),
+    endpoints: Type.Object(
+      {
+        ims: Type.String({ pattern: ENDPOINT_PATTERN, default: 'ims.aliyuncs.com' }),
+        ram: Type.String({ pattern: ENDPOINT_PATTERN, default: 'ram.aliyuncs.com' }),
+        aiworkspace: Type.String({
+          pattern: ENDPOINT_PATTERN,
+          default: 'aiworkspace.{region}.aliyuncs.com',
+          description: '{region} is replaced by the workspace region',
+        }),
+        protocol: Type.Union([Type.Literal('https'), Type.Literal('http')], { default: 'https' }),
+      },
+      { ...Strict, default: {} },
+    ),
+    accounts: Type.Record(Type.String(), RegisterAccountSchema, { default: {} }),
+    roles: Type.Record(Type.String(), RegisterRoleSchema, { default: {} }),
+  },
+  { ...Strict, default: {} },
+);
+
+export type RegisterConfig = Static<typeof RegisterSchema>;
+export type RegisterRoleConfig = Static<typeof RegisterRoleSchema>;
+export type WorkspaceMembership = Static<typeof WorkspaceMembershipSchema>;
+
+interface RegisterRefs {
+  readonly accounts?: Record<string, unknown>;
+  readonly roles?: Record<string, { sessionDuration?: number | undefined } | undefined>;
+  readonly register?: Partial<RegisterConfig> | undefined;
+}
+
+/** Reference and syntax checks Ajv cannot express; paths use the config's own keys. */
+export function checkRegister(c: RegisterRefs): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const r = c.register;
+  if (!r || typeof r !== 'object') return out;
+  const push = (path: string, reason: string) => out.push({ path: `register.${path}`, reason });
+  const roles = c.roles && typeof c.roles === 'object' ? c.roles : {};
+  const accounts = c.accounts && typeof c.accounts === 'object' ? c.accounts : {};
+
+  const policyName = r.paiPolicy?.name;
+  if (typeof policyName === 'string' && !POLICY_NAME_PATTERN.test(policyName)) {
+    push('paiPolicy.name', 'must be 1-128 letters, digits or "-"');
+  }
+  for (const name of Object.keys(r.accounts ?? {})) {
+    if (!(name in accounts)) push(`accounts.${name}`, `refers to unknown account "${name}"`);
+  }
+  for (const [key, role] of Object.entries(r.roles ?? {})) {
+    if (!role || typeof role !== 'object') continue;
+    if (!(key in roles)) {
+      push(`roles.${key}`, `refers to unknown role "${key}" (keys are those of roles:)`);
+      continue;
+    }
+    const max = role.maxSessionDuration;
+    if (max !== undefined) {
+      if (max < MAX_SESSION_DURATION_MIN || max > SESSION_DURATION_MAX) {
+        push(`roles.${key}.maxSessionDuration`, `must be between ${MAX_SESSION_DURATION_MIN} and ${SESSION_DURATION_MAX} seconds`);
+      }
+      const session = roles[key]?.sessionDuration;
+      if (session !== undefined && max < session) {
+        push(`roles.${key}.maxSessionDuration`, `must be at least roles.${key}.sessionDuration (${session})`);
+      }
+    }
+    (role.trustedServices ?? []).forEach((s, i) => {
+      if (!SERVICE_PRINCIPAL_PATTERN.test(s)) push(`roles.${key}.trustedServices.${i}`, 'must be a service principal like dataworks.aliyuncs.com');
+    });
+    (role.systemPolicies ?? []).forEach((p, i) => {
+      if (!POLICY_NAME_PATTERN.test(p)) push(`roles.${key}.systemPolicies.${i}`, 'must be 1-128 letters, digits or "-"');
+    });
+    const seen = new Set<string>();
+    (role.workspaces ?? []).forEach((w, i) => {
+      if (!w || typeof w !== 'object') return;
+      if (typeof w.region === 'string' && !REGION_PATTERN.test(w.region)) {
+        push(`roles.${key}.workspaces.${i}.region`, 'must be a region ID like cn-hangzhou');
+      }
+      if (seen.has(w.id)) push(`roles.${key}.workspaces.${i}.id`, `workspace "${w.id}" is listed twice`);
+      seen.add(w.id);
+      (w.roles ?? []).forEach((p, j) => {
+        if (!(PAI_ROLES as readonly string[]).includes(p)) {
+          push(`roles.${key}.workspaces.${i}.roles.${j}`, `must be one of: ${PAI_ROLES.join(', ')}`);
+        }
+      });
+    });
+  }
+  return out;
+}

@@ -1,0 +1,57 @@
+import { watchFile, unwatchFile } from 'node:fs';
+import { decoyHash, verifyPassword } from './password.js';
+import { readUsers, type UsersDocument } from './users-file.js';
+import type { IdentitySource, User } from './user.js';
+
+export interface LocalSourceOptions {
+  readonly usersFile: string;
+  /** Called when a reload of the users file fails; the previous copy stays in use. */
+  readonly onReloadError?: (err: Error) => void;
+  readonly onReload?: (count: number) => void;
+  readonly watchIntervalMs?: number;
+}
+
+/**
+ * The embedded user directory. The file is read at start and re-read when it changes
+ * (so `pai-sso user add` needs no restart); a login never touches the disk.
+ */
+export async function createLocalSource(opts: LocalSourceOptions): Promise<IdentitySource> {
+  let users: UsersDocument = (await readUsers(opts.usersFile)) ?? {};
+  // Checked when the user does not exist, with the default cost, so both failures take
+  // the same time and an attacker cannot enumerate usernames by timing. No password
+  // matches it: the stored key is random bytes, not the output of scrypt.
+  const decoy = decoyHash();
+
+  const reload = () => {
+    readUsers(opts.usersFile).then(
+      (doc) => {
+        users = doc ?? {};
+        opts.onReload?.(Object.keys(users).length);
+      },
+      (err: Error) => opts.onReloadError?.(err),
+    );
+  };
+  watchFile(opts.usersFile, { interval: opts.watchIntervalMs ?? 2000, persistent: false }, reload);
+
+  return {
+    kind: 'local',
+    async authenticate(username, password): Promise<User | undefined> {
+      const stored = Object.hasOwn(users, username) ? users[username] : undefined;
+      const ok = await verifyPassword(password, stored?.passwordHash ?? decoy);
+      if (!stored || !ok) return undefined;
+      return {
+        id: stored.id,
+        username,
+        displayName: stored.displayName ?? username,
+        email: stored.email,
+        groups: [...stored.groups],
+      };
+    },
+    async ready() {
+      return Object.keys(users).length > 0 ? { ok: true } : { ok: false, reason: 'no local users (add one with `pai-sso user add`)' };
+    },
+    async close() {
+      unwatchFile(opts.usersFile, reload);
+    },
+  };
+}

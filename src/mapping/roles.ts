@@ -14,8 +14,15 @@ export interface GrantedRole {
 
 export interface Grant {
   readonly roles: readonly GrantedRole[];
-  /** The user's groups that produced at least one role, for the audit trail. */
+  /** The user's groups that produced at least one role. */
   readonly matchedGroups: readonly string[];
+  /** Which of the user's groups granted each role key, for the audit trail. */
+  readonly grantedBy: ReadonlyMap<string, readonly string[]>;
+}
+
+/** The groups behind a set of roles: what the audit line of an assertion names. */
+export function groupsFor(grant: Grant, roles: readonly GrantedRole[]): string[] {
+  return [...new Set(roles.flatMap((r) => grant.grantedBy.get(r.key) ?? []))];
 }
 
 export type RoleMapper = (groups: readonly string[]) => Grant;
@@ -41,17 +48,17 @@ export function createRoleMapper(config: Pick<Config, 'accounts' | 'roles' | 'ma
   const order = [...granted.keys()];
 
   return (groups) => {
-    const keys = new Set<string>();
+    const grantedBy = new Map<string, string[]>();
     const matched: string[] = [];
     for (const g of new Set(groups)) {
       const roles = byGroup.get(g);
       if (!roles) continue;
       matched.push(g);
-      for (const r of roles) keys.add(r);
+      for (const r of roles) grantedBy.set(r, [...(grantedBy.get(r) ?? []), g]);
     }
     // Config order, not group order, so the picker and the assertion are stable.
-    const roles = order.filter((k) => keys.has(k)).map((k) => granted.get(k) as GrantedRole);
-    return { roles, matchedGroups: matched };
+    const roles = order.filter((k) => grantedBy.has(k)).map((k) => granted.get(k) as GrantedRole);
+    return { roles, matchedGroups: matched, grantedBy };
   };
 }
 

@@ -1,0 +1,99 @@
+import { parseArgs } from 'node:util';
+import { loadConfig, type LoadedConfig } from './config/load.js';
+import { ConfigError } from './config/errors.js';
+import { KeyStoreError } from './keys/store.js';
+import { UsersFileError } from './identity/users-file.js';
+import { gatewayMetadata } from './saml/metadata.js';
+import { EXIT, UsageError, type CliIo } from './cli/io.js';
+import { keysFor, serve } from './cli/serve.js';
+import { runUser } from './cli/user.js';
+
+const HELP = `pai-sso: SAML identity provider for Alibaba Cloud PAI (RAM role-based SSO)
+
+Usage: pai-sso <command> [--config PATH]
+
+  serve                         start the gateway (default command)
+  check                         validate the config and the signing key, then exit
+  metadata                      print the IdP metadata to upload to RAM
+  user add NAME --groups a,b    add a local user (password prompted, or --password-stdin)
+  user list | user remove NAME  list or remove local users
+  register plan|apply|policy    reconcile the SAML provider, roles, policies and PAI workspaces
+
+Config: --config PATH, else PAI_SSO_CONFIG, else config/gateway.yaml, else the embedded default.
+Exit codes: 0 ok, 1 runtime failure, 2 bad usage or invalid config, 3 register plan shows drift.
+`;
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  let configFlag: string | undefined;
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--config' || a === '-c') configFlag = argv[++i];
+    else if (a.startsWith('--config=')) configFlag = a.slice('--config='.length);
+    else rest.push(a);
+  }
+  const [command = 'serve', ...args] = rest;
+  if (command === 'help' || command === '--help' || command === '-h') {
+    io.stdout.write(HELP);
+    return EXIT.ok;
+  }
+
+  try {
+    if (!['serve', 'check', 'metadata', 'user', 'register'].includes(command)) throw new UsageError(`unknown command "${command}"\n\n${HELP}`);
+    const loaded: LoadedConfig = await loadConfig(configFlag, io.env);
+    const warn = (m: string) => io.stderr.write(`warning: ${m}\n`);
+    switch (command) {
+      case 'serve':
+        parseArgs({ args, options: {} });
+        return await serve(loaded, io);
+      case 'check': {
+        parseArgs({ args, options: {} });
+        const keys = await keysFor(loaded.config, warn);
+        io.stdout.write(`${loaded.path}: ok (site ${loaded.config.idp.site}, ${Object.keys(loaded.config.roles).length} roles, certificate ${keys.current.sha256} valid until ${keys.current.notAfter.toISOString()})\n`);
+        return EXIT.ok;
+      }
+      case 'metadata': {
+        parseArgs({ args, options: {} });
+        io.stdout.write(gatewayMetadata(loaded.config, await keysFor(loaded.config, warn)));
+        return EXIT.ok;
+      }
+      case 'user':
+        return await runUser(args, loaded.config, io);
+      case 'register': {
+        const { runRegister } = await import('./ram/command.js');
+        const keys = await keysFor(loaded.config, warn);
+        return await runRegister(args, { ...io, config: loaded.config, configPath: loaded.path, keys });
+      }
+    }
+    return EXIT.usage;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.stderr.write(`pai-sso: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    if (err instanceof UsageError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr.write(`pai-sso: ${(err as Error).message}\n`);
+      return EXIT.usage;
+    }
+    if (err instanceof KeyStoreError || err instanceof UsersFileError) {
+      io.stderr.write(`pai-sso: ${err.message}\n`);
+      return EXIT.failure;
+    }
+    const e = err as NodeJS.ErrnoException;
+    io.stderr.write(`pai-sso: ${e.code === 'EADDRINUSE' ? `port already in use (${e.message})` : e.message}\n`);
+    return EXIT.failure;
+  }
+}
+
+const isEntry = process.argv[1] !== undefined && /(?:pai-sso(?:\.js)?|cli\.[jt]s)$/.test(process.argv[1]);
+if (isEntry) {
+  main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: Error) => {
+      process.stderr.write(`pai-sso: ${err.message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

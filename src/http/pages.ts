@@ -1,0 +1,39 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyReply } from 'fastify';
+
+export const newNonce = (): string => randomBytes(16).toString('base64');
+
+/**
+ * Every HTML page goes out through here: a fresh nonce, a CSP that allows exactly our
+ * inline style and script, and no caching (pages carry CSRF tokens or assertions).
+ */
+export function sendHtml(reply: FastifyReply, status: number, nonce: string, body: string, formAction: readonly string[] = ["'self'"]): FastifyReply {
+  const csp = [
+    "default-src 'none'",
+    `style-src 'nonce-${nonce}'`,
+    `script-src 'nonce-${nonce}'`,
+    `form-action ${formAction.join(' ')}`,
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+  return reply
+    .code(status)
+    .header('content-security-policy', csp)
+    .header('cache-control', 'no-store')
+    .header('pragma', 'no-cache')
+    .type('text/html; charset=utf-8')
+    .send(body);
+}
+
+/** Only our own absolute paths: no scheme, no host, no `//evil` or `/\evil`. */
+export function safeReturnTo(value: string | undefined): string {
+  if (!value || value.length > 1024 || !value.startsWith('/') || value.startsWith('//') || /[\\\u0000-\u001f\u007f]/.test(value)) {
+    return '/';
+  }
+  try {
+    const u = new URL(value, 'http://gateway.invalid');
+    return u.origin === 'http://gateway.invalid' ? `${u.pathname}${u.search}` : '/';
+  } catch {
+    return '/';
+  }
+}

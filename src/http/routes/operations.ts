@@ -1,0 +1,37 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { GatewayDeps } from '../deps.js';
+
+const checkSchema = {
+  type: 'object',
+  properties: { ok: { type: 'boolean' }, reason: { type: 'string' } },
+  required: ['ok'],
+} as const;
+
+const readySchema = {
+  type: 'object',
+  properties: {
+    status: { type: 'string' },
+    checks: { type: 'object', properties: { config: checkSchema, signingKey: checkSchema, identity: checkSchema }, required: ['config', 'signingKey', 'identity'] },
+  },
+  required: ['status', 'checks'],
+} as const;
+
+/** Metadata and probes: what operators and RAM read, never behind a session. */
+export const operationsRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
+  app.get('/saml/metadata', { schema: { response: { 200: { type: 'string' } } } }, async (_request, reply) => {
+    return reply.type('application/samlmetadata+xml; charset=utf-8').header('cache-control', 'public, max-age=300').send(deps.metadataXml);
+  });
+
+  app.get(
+    '/healthz',
+    { logLevel: 'warn', schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } }, required: ['status'] } } } },
+    async () => ({ status: 'ok' }),
+  );
+
+  app.get('/readyz', { logLevel: 'warn', schema: { response: { 200: readySchema, 503: readySchema } } }, async (_request, reply) => {
+    const identity = await deps.identity.ready().catch((err: Error) => ({ ok: false, reason: err.message }));
+    const checks = { config: { ok: true }, signingKey: deps.checkSigner(), identity };
+    const ready = checks.signingKey.ok && checks.identity.ok;
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+  });
+};

@@ -1,0 +1,141 @@
+import { X509Certificate } from 'node:crypto';
+import { Value } from '@sinclair/typebox/value';
+import type { Config } from '../config/schema.js';
+import { RegisterSchema, MAX_SESSION_DURATION_MIN, type RegisterConfig, type WorkspaceMembership } from '../config/register-schema.js';
+import { SITES, roleArn, samlProviderArn } from '../saml/alibaba.js';
+import { gatewayMetadata, type PublishedCerts } from '../saml/metadata.js';
+
+// What the cloud should look like, computed from the config and the signing certs alone.
+// Pure: no I/O, so the planner can be tested without a network or a disk.
+
+export type PolicyType = 'System' | 'Custom';
+export interface PolicyRef {
+  readonly type: PolicyType;
+  readonly name: string;
+}
+export const policyKey = (p: PolicyRef): string => `${p.type}/${p.name}`;
+
+/** A trust-policy statement as RAM stores it: open-ended JSON we must round-trip untouched. */
+export type Statement = Record<string, unknown>;
+
+export interface CertInfo {
+  readonly sha256: string;
+  readonly subject: string;
+  readonly notAfter: string;
+}
+
+export interface DesiredProvider {
+  readonly name: string;
+  readonly arn: string;
+  readonly metadataXml: string;
+  readonly metadataBase64: string;
+  readonly description: string;
+  readonly authnSignAlgo: 'rsa-sha256';
+}
+
+export interface DesiredRole {
+  /** Key under `roles:` in the config, for messages. */
+  readonly key: string;
+  readonly roleName: string;
+  readonly arn: string;
+  readonly description: string | undefined;
+  /** The statement that lets our provider's assertions assume the role. */
+  readonly samlStatement: Statement;
+  readonly trustedServices: readonly string[];
+  /** `exact` when configured; otherwise only a floor, so a larger value set by hand stays. */
+  readonly maxSessionDuration: { readonly exact?: number; readonly atLeast: number };
+  readonly policies: readonly PolicyRef[];
+  readonly workspaces: readonly WorkspaceMembership[];
+}
+
+export interface DesiredPolicy {
+  readonly name: string;
+  readonly document: string;
+  readonly description: string;
+}
+
+export interface DesiredAccount {
+  readonly key: string;
+  readonly accountId: string;
+  readonly profile: string | undefined;
+  readonly provider: DesiredProvider;
+  /** Only when at least one role of this account attaches it. */
+  readonly paiPolicy: DesiredPolicy | undefined;
+  readonly roles: readonly DesiredRole[];
+}
+
+/** The register section with every default filled, also when the config has none. */
+export function registerSettings(config: Config): RegisterConfig {
+  return config.register ?? (Value.Default(RegisterSchema, {}) as RegisterConfig);
+}
+
+export function certInfo(base64: string): CertInfo {
+  const x = new X509Certificate(Buffer.from(base64, 'base64'));
+  return { sha256: x.fingerprint256, subject: x.subject.replace(/\n/g, ', '), notAfter: new Date(x.validTo).toISOString() };
+}
+
+export function samlStatement(providerArn: string, acs: string): Statement {
+  return {
+    Effect: 'Allow',
+    Action: 'sts:AssumeRole',
+    Principal: { Federated: [providerArn] },
+    Condition: { StringEquals: { 'saml:recipient': [acs] } },
+  };
+}
+
+export function serviceStatement(services: readonly string[]): Statement {
+  return { Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: [...services] } };
+}
+
+export function desiredState(config: Config, keys: PublishedCerts, paiPolicyDocument: string): DesiredAccount[] {
+  const reg = registerSettings(config);
+  const site = SITES[config.idp.site];
+  const metadataXml = gatewayMetadata(config, keys);
+  const metadataBase64 = Buffer.from(metadataXml, 'utf8').toString('base64');
+  const paiPolicyName = reg.paiPolicy.name;
+
+  return Object.entries(config.accounts).map(([key, account]) => {
+    const providerArn = samlProviderArn(account.accountId, account.samlProvider);
+    const roles = Object.entries(config.roles)
+      .filter(([, r]) => r.account === key)
+      .map(([roleKey, r]): DesiredRole => {
+        const s = reg.roles[roleKey];
+        const policies: PolicyRef[] = [
+          ...(s?.attachPaiPolicy ? [{ type: 'Custom' as const, name: paiPolicyName }] : []),
+          ...[...new Set(s?.systemPolicies ?? [])].map((name) => ({ type: 'System' as const, name })),
+        ];
+        return {
+          key: roleKey,
+          roleName: r.roleName,
+          arn: roleArn(account.accountId, r.roleName),
+          description: s?.description,
+          samlStatement: samlStatement(providerArn, site.acs),
+          trustedServices: [...new Set(s?.trustedServices ?? [])].sort(),
+          maxSessionDuration: {
+            ...(s?.maxSessionDuration !== undefined ? { exact: s.maxSessionDuration } : {}),
+            atLeast: Math.max(MAX_SESSION_DURATION_MIN, r.sessionDuration ?? 0, s?.maxSessionDuration ?? 0),
+          },
+          policies,
+          workspaces: s?.workspaces ?? [],
+        };
+      });
+    const wantsPolicy = roles.some((r) => r.policies.some((p) => p.type === 'Custom' && p.name === paiPolicyName));
+    return {
+      key,
+      accountId: account.accountId,
+      profile: reg.accounts[key]?.profile,
+      provider: {
+        name: account.samlProvider,
+        arn: providerArn,
+        metadataXml,
+        metadataBase64,
+        description: reg.providerDescription,
+        authnSignAlgo: 'rsa-sha256',
+      },
+      paiPolicy: wantsPolicy
+        ? { name: paiPolicyName, document: paiPolicyDocument, description: reg.paiPolicy.description }
+        : undefined,
+      roles,
+    };
+  });
+}

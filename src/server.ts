@@ -1,0 +1,103 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import formbody from '@fastify/formbody';
+import { sign } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import type { KeyMaterial } from './keys/store.js';
+import type { IdentitySource } from './identity/user.js';
+import { createRoleMapper, mappedGroups } from './mapping/roles.js';
+import { SITES } from './saml/alibaba.js';
+import { createSigner } from './saml/sign.js';
+import { createIssuer } from './saml/issue.js';
+import { gatewayMetadata } from './saml/metadata.js';
+import { createAudit } from './audit/audit.js';
+import { sessionPlugin } from './http/session.js';
+import { metricsPlugin } from './http/metrics.js';
+import { loginRoutes } from './http/routes/login.js';
+import { ssoRoutes } from './http/routes/sso.js';
+import { operationsRoutes } from './http/routes/operations.js';
+import type { GatewayDeps } from './http/deps.js';
+import { messagePage } from './http/views.js';
+import { newNonce, sendHtml } from './http/pages.js';
+
+export interface ServerOptions {
+  readonly config: Config;
+  readonly keys: KeyMaterial;
+  readonly identity: IdentitySource;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+/** Builds the gateway; listening is the caller's business (tests use inject). */
+export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const { config, keys, identity } = opts;
+  const now = opts.now ?? Date.now;
+  const app = Fastify({
+    // Typed as the base logger so the instance has the default FastifyInstance type.
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    trustProxy: config.server.trustProxy,
+    bodyLimit: config.server.bodyLimitBytes,
+    requestIdHeader: false,
+  });
+
+  const signer = createSigner({ privateKey: keys.privateKey, certPem: keys.current.pem }, { signResponse: config.idp.signResponse });
+  const groupsOfInterest = mappedGroups(config);
+  const deps: GatewayDeps = {
+    config,
+    site: SITES[config.idp.site],
+    identity,
+    mapRoles: createRoleMapper(config),
+    issue: createIssuer(config, signer),
+    audit: createAudit(app.log),
+    metadataXml: gatewayMetadata(config, keys),
+    checkSigner: () => {
+      try {
+        sign('sha256', Buffer.from('readyz'), keys.privateKey);
+      } catch (err) {
+        return { ok: false, reason: `signing failed: ${(err as Error).message}` };
+      }
+      return keys.current.notAfter.getTime() > now() ? { ok: true } : { ok: false, reason: 'signing certificate expired' };
+    },
+    now,
+  };
+
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'no-referrer');
+  });
+
+  // Anything the client got wrong ends as a 4xx page and an audit line, never a 500.
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.validation ? 400 : error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status >= 500) {
+      request.log.error({ err: error }, 'request failed');
+    } else {
+      deps.audit({ event: 'request.rejected', status, reason: error.code ?? error.message, path: request.routeOptions.url ?? request.url.split('?')[0] ?? '', ip: request.ip, reqId: request.id });
+    }
+    const nonce = newNonce();
+    const [title, message] = status >= 500 ? ['Something went wrong', 'The request could not be completed. It has been logged.'] : ['Bad request', 'The request was not understood.'];
+    return sendHtml(reply, status, nonce, messagePage(nonce, title, message));
+  });
+  app.setNotFoundHandler((_request, reply) => {
+    const nonce = newNonce();
+    return sendHtml(reply, 404, nonce, messagePage(nonce, 'Not found', 'There is nothing at this address.'));
+  });
+
+  await app.register(formbody, { bodyLimit: config.server.bodyLimitBytes });
+  await app.register(metricsPlugin);
+  await app.register(sessionPlugin, {
+    secret: keys.sessionSecret,
+    cookieName: config.session.cookieName,
+    idleTimeoutSeconds: config.session.idleTimeoutSeconds,
+    absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
+    secure: new URL(config.server.baseUrl).protocol === 'https:',
+    keepGroup: (g) => groupsOfInterest.has(g),
+    now,
+  });
+  await app.register(loginRoutes, deps);
+  await app.register(ssoRoutes, deps);
+  await app.register(operationsRoutes, deps);
+  app.addHook('onClose', async () => identity.close());
+  return app;
+}

@@ -1,0 +1,121 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { main } from '../../src/cli.js';
+import { readUsers } from '../../src/identity/users-file.js';
+import { verifyPassword } from '../../src/identity/password.js';
+import { baseConfig } from '../helpers/gateway.js';
+
+let dir: string;
+let configPath: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pai-sso-cli-'));
+  configPath = join(dir, 'gateway.yaml');
+  await writeFile(configPath, stringify({ ...baseConfig(), keys: { dir: join(dir, 'certs') }, identity: { source: 'local', local: { usersFile: join(dir, 'users.yaml') } } }));
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+async function run(args: string[], stdinText?: string) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const stdin = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  stderr.on('data', (d: Buffer) => (err += d.toString()));
+  if (stdinText !== undefined) stdin.end(stdinText);
+  const code = await main(['--config', configPath, ...args], { stdout, stderr, stdin, env: {} });
+  return { code, out, err };
+}
+
+describe('pai-sso user', () => {
+  it('adds a user with a scrypt hash (file 0600), lists and removes them', async () => {
+    const added = await run(['user', 'add', 'alice', '--groups', 'ml,ml-admins', '--display-name', 'Alice A', '--password-stdin'], 'a long enough password\n');
+    expect(added.code).toBe(0);
+    const users = await readUsers(join(dir, 'users.yaml'));
+    expect(users?.['alice']?.groups).toEqual(['ml', 'ml-admins']);
+    expect(users?.['alice']?.passwordHash).toMatch(/^\$scrypt\$/);
+    expect(await verifyPassword('a long enough password', users?.['alice']?.passwordHash ?? '')).toBe(true);
+    expect((await stat(join(dir, 'users.yaml'))).mode & 0o777).toBe(0o600);
+    expect(await readFile(join(dir, 'users.yaml'), 'utf8')).not.toContain('a long enough password');
+
+    const list = await run(['user', 'list']);
+    expect(list.out).toContain('alice\tAlice A\t\tml,ml-admins');
+    expect(list.out).not.toContain('scrypt');
+
+    expect((await run(['user', 'add', 'alice', '--password-stdin'], 'another long password')).code).toBe(2);
+    expect((await run(['user', 'remove', 'alice'])).code).toBe(0);
+    expect((await readUsers(join(dir, 'users.yaml')))?.['alice']).toBeUndefined();
+    expect((await run(['user', 'remove', 'alice'])).code).toBe(1);
+  });
+
+  it('refuses short passwords, bad names and a missing terminal', async () => {
+    expect((await run(['user', 'add', 'bob', '--password-stdin'], 'short')).code).toBe(2);
+    expect((await run(['user', 'add', 'bob b', '--password-stdin'], 'a long enough password')).code).toBe(2);
+    const noTty = await run(['user', 'add', 'bob']);
+    expect(noTty.code).toBe(2);
+    expect(noTty.err).toMatch(/--password-stdin/);
+  });
+});
+
+describe('pai-sso check / metadata', () => {
+  it('exits 2 and lists every problem of a broken config', async () => {
+    await writeFile(configPath, stringify(baseConfig({ accounts: { prod: { accountId: 'x', samlProvider: 'corp-idp' } }, mappings: [{ group: 'g', roles: ['missing'] }] })));
+    const res = await run(['check']);
+    expect(res.code).toBe(2);
+    expect(res.err).toContain('accounts.prod.accountId: must be a numeric Alibaba Cloud account ID');
+    expect(res.err).toContain('mappings.0.roles.0: refers to unknown role "missing"');
+  });
+
+  it('prints the metadata the server serves', async () => {
+    const res = await run(['metadata']);
+    expect(res.code).toBe(0);
+    expect(res.out).toContain('entityID="https://sso.example.test/saml/metadata"');
+    expect(res.out).toContain('<ds:X509Certificate>');
+  });
+
+  it('rejects an unknown command with exit 2', async () => {
+    expect((await run(['frobnicate'])).code).toBe(2);
+  });
+});
+
+describe('the pai-sso binary', () => {
+  it('refuses to start on a broken config: exit 2, problems on stderr', () => {
+    const res = spawnSync(process.execPath, ['bin/pai-sso.js', 'serve'], { encoding: 'utf8', env: { ...process.env, PAI_SSO_CONFIG: join(dir, 'missing.yaml') } });
+    expect(res.status).toBe(2);
+    expect(res.stderr).toContain('(file): cannot be read (ENOENT)');
+  });
+
+  it('starts on a config, says where to go, serves /readyz and stops cleanly on SIGTERM', async () => {
+    await writeFile(configPath, stringify({ ...baseConfig(), server: { baseUrl: 'http://127.0.0.1:0', port: 0 }, keys: { dir: join(dir, 'certs') }, identity: { source: 'local', local: { usersFile: join(dir, 'users.yaml') } } }));
+    const child = spawn(process.execPath, ['bin/pai-sso.js', 'serve', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const listen = await new Promise<string>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no ready line: ${out}${err}`)), 20_000);
+      child.stdout.on('data', () => {
+        const m = /"listen":"127\.0\.0\.1:(\d+)"/.exec(out);
+        if (m) {
+          clearTimeout(t);
+          resolve(m[1] ?? '');
+        }
+      });
+    });
+    expect(out).toContain('pai-sso ready: open http://127.0.0.1:0/');
+    // First start: one admin, random password, printed once to the terminal and never logged.
+    const password = /Password \(shown once\): (\S+)/.exec(err)?.[1];
+    expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    expect(out).not.toContain(password);
+    const ready = await fetch(`http://127.0.0.1:${listen}/readyz`);
+    expect(ready.status).toBe(200);
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+  });
+});

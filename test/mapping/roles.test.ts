@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { createRoleMapper, groupsFor } from '../../src/mapping/roles.js';
+import { roleSessionName } from '../../src/mapping/session-name.js';
+
+const config = {
+  accounts: { a: { accountId: '1111111111111111', samlProvider: 'idp-a', label: 'Prod' }, b: { accountId: '2222222222222222', samlProvider: 'idp-b' } },
+  roles: {
+    dev: { account: 'a', roleName: 'dev', label: 'Developer', sessionDuration: 3600 },
+    ops: { account: 'b', roleName: 'ops' },
+  },
+  mappings: [
+    { group: 'eng', roles: ['dev'] },
+    { group: 'sre', roles: ['ops', 'dev'] },
+  ],
+};
+
+describe('role mapping', () => {
+  const map = createRoleMapper(config);
+
+  it('maps groups to role and provider ARNs of the right account', () => {
+    const g = map(['eng']);
+    expect(g.roles).toEqual([
+      { key: 'dev', roleArn: 'acs:ram::1111111111111111:role/dev', providerArn: 'acs:ram::1111111111111111:saml-provider/idp-a', label: 'Developer', accountId: '1111111111111111', accountLabel: 'Prod', sessionDuration: 3600 },
+    ]);
+  });
+
+  it('takes the union over groups in config order and remembers which group granted what', () => {
+    const g = map(['sre', 'eng', 'eng', 'unrelated']);
+    expect(g.roles.map((r) => r.key)).toEqual(['dev', 'ops']);
+    expect(g.roles[1]?.roleArn).toBe('acs:ram::2222222222222222:role/ops');
+    expect(g.matchedGroups).toEqual(['sre', 'eng']);
+    expect(groupsFor(g, [g.roles[1]!])).toEqual(['sre']);
+    expect(groupsFor(g, g.roles)).toEqual(['sre', 'eng']);
+  });
+
+  it('grants nothing to unmapped groups, and matches case-sensitively', () => {
+    expect(map(['ENG', 'sales']).roles).toEqual([]);
+    expect(map([]).roles).toEqual([]);
+  });
+});
+
+describe('RoleSessionName', () => {
+  it('keeps a name that already fits Alibaba\'s rule', () => {
+    expect(roleSessionName('alice@example.com')).toBe('alice@example.com');
+    expect(roleSessionName('a.b_c=d-e')).toBe('a.b_c=d-e');
+  });
+
+  it.each(['張三', 'zhang san', 'zhang#san', 'x', 'élodie.dupont', 'a'.repeat(80), '', '</saml:AttributeValue>'])('sanitises %j to the allowed set and length', (v) => {
+    expect(roleSessionName(v)).toMatch(/^[A-Za-z0-9._@=-]{2,32}$/);
+  });
+
+  it('stays unique per user when sanitising collides', () => {
+    const names = ['zhang san', 'zhang#san', 'zhang-san', 'zhang  san', '张三', '李四', 'a'.repeat(40), `${'a'.repeat(40)}b`];
+    expect(new Set(names.map(roleSessionName)).size).toBe(names.length);
+  });
+
+  it('reads like the person where it can', () => {
+    expect(roleSessionName('élodie dupont')).toMatch(/^elodie-dupont-[0-9a-f]{8}$/);
+  });
+});

@@ -1,0 +1,131 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadOrCreateKeys, type KeyMaterial } from '../../src/keys/store.js';
+import { buildResponse, type AssertionInput } from '../../src/saml/assertion.js';
+import { createSigner } from '../../src/saml/sign.js';
+import { SITES } from '../../src/saml/alibaba.js';
+import { alibabaSp, responseFacts } from '../helpers/saml-sp.js';
+
+let dir: string;
+let keys: KeyMaterial;
+let attacker: KeyMaterial;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pai-sso-sign-'));
+  keys = await loadOrCreateKeys({ dir: join(dir, 'ours'), commonName: 'idp.test', certValidityDays: 10 });
+  attacker = await loadOrCreateKeys({ dir: join(dir, 'theirs'), commonName: 'idp.test', certValidityDays: 10 });
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+function input(overrides: Partial<AssertionInput> = {}): AssertionInput {
+  return {
+    issuer: 'https://sso.example.test/saml/metadata',
+    acs: SITES.cn.acs,
+    audience: SITES.cn.audience,
+    now: new Date(),
+    responseId: '_r0123456789',
+    assertionId: '_a0123456789',
+    sessionIndex: '_s1',
+    lifetimeSeconds: 300,
+    skewSeconds: 60,
+    nameId: { format: 'persistent', value: 'u-1' },
+    authnInstant: new Date(),
+    roles: [{ roleArn: 'acs:ram::1234567890123456:role/pai-dev', providerArn: 'acs:ram::1234567890123456:saml-provider/corp' }],
+    roleSessionName: 'alice',
+    sessionDuration: 3600,
+    ...overrides,
+  };
+}
+
+const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+const sign = (k: KeyMaterial, xml: string, signResponse = false) =>
+  createSigner({ privateKey: k.privateKey, certPem: k.current.pem }, { signResponse }).sign(xml);
+
+describe('signing', () => {
+  it('signs the Assertion with RSA-SHA256, SHA-256 digest, exclusive c14n, enveloped, right after Issuer', () => {
+    const xml = sign(keys, buildResponse(input()));
+    const f = responseFacts(xml);
+    expect(f.childOrder.slice(0, 2)).toEqual(['Issuer', 'Signature']);
+    expect(xml).toContain('Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"');
+    expect(xml).toContain('<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>');
+    expect(xml).toContain('<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>');
+    expect(xml).toContain('<ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>');
+    expect(xml).toContain('<ds:Reference URI="#_a0123456789">');
+    // The Response itself is unsigned by default: one Signature in the document.
+    expect(xml.match(/<ds:Signature /g)).toHaveLength(1);
+  });
+
+  it('optionally signs the Response too, and both signatures verify', async () => {
+    const xml = sign(keys, buildResponse(input()), true);
+    expect(xml.match(/<ds:Signature /g)).toHaveLength(2);
+    const sp = alibabaSp('cn', keys.current.pem);
+    const strict = new (sp.constructor as typeof import('@node-saml/node-saml').SAML)({
+      idpCert: keys.current.pem, issuer: SITES.cn.audience, audience: SITES.cn.audience, callbackUrl: SITES.cn.acs,
+      wantAssertionsSigned: true, wantAuthnResponseSigned: true, acceptedClockSkewMs: 5000,
+    });
+    await expect(strict.validatePostResponseAsync({ SAMLResponse: b64(xml) })).resolves.toBeTruthy();
+  });
+
+  it('is rejected when any byte of the signed content changes', async () => {
+    const xml = sign(keys, buildResponse(input()));
+    const sp = alibabaSp('cn', keys.current.pem);
+    await expect(sp.validatePostResponseAsync({ SAMLResponse: b64(xml) })).resolves.toBeTruthy();
+    const tampered = [
+      xml.replace('role/pai-dev', 'role/pai-adm'),
+      xml.replace('>alice<', '>alicf<'),
+      xml.replace(SITES.cn.audience, `${SITES.cn.audience}x`),
+    ];
+    for (const t of tampered) {
+      expect(t).not.toBe(xml);
+      await expect(sp.validatePostResponseAsync({ SAMLResponse: b64(t) })).rejects.toThrow(/signature/i);
+    }
+  });
+
+  it('is rejected when signed by another key, even one that ships its own certificate', async () => {
+    const forged = sign(attacker, buildResponse(input()));
+    await expect(alibabaSp('cn', keys.current.pem).validatePostResponseAsync({ SAMLResponse: b64(forged) })).rejects.toThrow(/signature/i);
+  });
+
+  it('is rejected once expired', async () => {
+    const old = sign(keys, buildResponse(input({ now: new Date(Date.now() - 10 * 60_000) })));
+    await expect(alibabaSp('cn', keys.current.pem, 0).validatePostResponseAsync({ SAMLResponse: b64(old) })).rejects.toThrow(/expired/i);
+  });
+
+  it('signs hostile values so verifiers agree on them', async () => {
+    const hostile = 'a"b&c<d>e]]>f\tg\r\nh 張三 😀 \u0001';
+    const xml = sign(keys, buildResponse(input({ nameId: { format: 'unspecified', value: hostile } })));
+    const { profile } = await alibabaSp('cn', keys.current.pem).validatePostResponseAsync({ SAMLResponse: b64(xml) });
+    // The control character cannot exist in XML; it is replaced, everything else survives.
+    expect(profile?.nameID).toBe('a"b&c<d>e]]>f\tg\r\nh 張三 😀 \uFFFD');
+  });
+});
+
+const xmlsec = existsSync('/usr/bin/xmlsec1') ? '/usr/bin/xmlsec1' : undefined;
+
+describe('xmlsec1, an independent verifier', () => {
+  const verify = async (xml: string, cert: string) => {
+    const f = join(dir, `r-${Math.random()}.xml`);
+    const c = join(dir, `c-${Math.random()}.pem`);
+    await writeFile(f, xml);
+    await writeFile(c, cert);
+    // --trusted-pem, never --insecure: the latter trusts whatever KeyInfo carries.
+    return spawnSync(xmlsec ?? 'xmlsec1', ['--verify', '--trusted-pem', c, '--id-attr:ID', 'urn:oasis:names:tc:SAML:2.0:assertion:Assertion', f], { encoding: 'utf8' });
+  };
+
+  it('verifies our signature with only our certificate trusted', async () => {
+    expect(xmlsec, 'xmlsec1 is missing: .ci/run installs it with apt').toBeDefined();
+    const res = await verify(sign(keys, buildResponse(input())), keys.current.pem);
+    expect(res.status, res.stderr).toBe(0);
+  });
+
+  it('refuses a tampered or foreign-signed response', async () => {
+    expect(xmlsec, 'xmlsec1 is missing: .ci/run installs it with apt').toBeDefined();
+    const good = sign(keys, buildResponse(input()));
+    expect((await verify(good.replace('role/pai-dev', 'role/pai-adm'), keys.current.pem)).status).not.toBe(0);
+    expect((await verify(sign(attacker, buildResponse(input())), keys.current.pem)).status).not.toBe(0);
+  });
+});

@@ -72,9 +72,14 @@ export function isRetryable(err: unknown): boolean {
   return RETRYABLE_NETWORK.has(code) || /timeout/i.test(String(f.message ?? ''));
 }
 
+/**
+ * Only the entity codes mean "absent": a bare 404 also answers an unknown AccessKey ID
+ * (InvalidAccessKeyId.NotFound), and reading that as "nothing exists" would plan to
+ * recreate everything.
+ */
 export function isNotFound(err: unknown): boolean {
-  const f = fields(err);
-  return f.statusCode === 404 || (typeof f.code === 'string' && f.code.startsWith('EntityNotExist'));
+  const code = fields(err).code;
+  return typeof code === 'string' && code.startsWith('EntityNotExist');
 }
 
 export function isAlreadyExists(err: unknown): boolean {

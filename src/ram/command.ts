@@ -1,0 +1,261 @@
+import { readFile } from 'node:fs/promises';
+import type { Config } from '../config/schema.js';
+import type { KeyMaterial } from '../keys/store.js';
+import { ApplyError, applyAccount, readAccount } from './apply.js';
+import { createClients, credentialSecrets, resolveCredential, type AccountClients, type Credential } from './clients.js';
+import { Cloud, DEFAULT_RETRY, type RetryOptions } from './cloud.js';
+import { desiredState, registerSettings, type DesiredAccount } from './desired.js';
+import { operatorPolicy } from './operator-policy.js';
+import { hasChanges, planAccount, type AccountPlan, type ActualAccount } from './plan.js';
+import { renderPlanJson, renderPlanText } from './render.js';
+
+// `pai-sso register <plan|apply|policy>`. Exit codes (design.md): 0 nothing to change or
+// done, 3 plan shows drift, 1 cloud/credential failure, 2 bad usage.
+
+export interface RegisterContext {
+  readonly config: Config;
+  readonly configPath: string;
+  readonly keys: KeyMaterial;
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** Seams for tests; production callers pass nothing. */
+export interface RegisterDeps {
+  readonly retry?: Partial<RetryOptions>;
+}
+
+export const EXIT = { ok: 0, failure: 1, usage: 2, drift: 3 } as const;
+
+export const PAI_POLICY_FILE = new URL('../../data/pai-default-policy.json', import.meta.url);
+
+const USAGE = `usage: pai-sso register <command> [options]
+
+commands:
+  plan     read Alibaba Cloud and show what apply would change
+           exit 0: nothing to change, 3: changes pending, 1: API/credential error
+  apply    show the plan, ask, then make the changes
+  policy   print the RAM policy the credential running plan/apply needs
+
+options:
+  --account <key>   only this account (a key of accounts:); default: all
+  --prune           also detach policies, drop trust statements and PAI roles that the
+                    config does not name (plan shows what; nothing is deleted without it)
+  --json            plan/policy: machine-readable output
+  --yes, -y         apply: do not ask (required without a terminal)
+
+credentials: ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET[/_SECURITY_TOKEN], register.accounts.<key>.profile
+(aliyun CLI profile), or the default chain (OIDC role, CLI profile, ECS RAM role).
+`;
+
+interface Options {
+  readonly command: 'plan' | 'apply' | 'policy';
+  readonly json: boolean;
+  readonly prune: boolean;
+  readonly yes: boolean;
+  readonly account: string | undefined;
+}
+
+class UsageError extends Error {}
+
+function parseArgs(args: readonly string[]): Options | 'help' {
+  const [command, ...rest] = args;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') return 'help';
+  if (command !== 'plan' && command !== 'apply' && command !== 'policy') throw new UsageError(`unknown command "${command}"`);
+  const allowed: Record<typeof command, readonly string[]> = {
+    plan: ['--json', '--prune', '--account'],
+    apply: ['--yes', '-y', '--prune', '--account'],
+    policy: ['--json', '--prune', '--account'],
+  };
+  let json = false;
+  let prune = false;
+  let yes = false;
+  let account: string | undefined;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    if (flag === '--help' || flag === '-h') return 'help';
+    if (!allowed[command].includes(flag)) throw new UsageError(`unknown option "${a}" for register ${command}`);
+    if (flag === '--json') json = true;
+    else if (flag === '--prune') prune = true;
+    else if (flag === '--yes' || flag === '-y') yes = true;
+    else if (flag === '--account') {
+      const v = inline ?? rest[++i];
+      if (!v || v.startsWith('-')) throw new UsageError('--account needs an account key');
+      account = v;
+    }
+  }
+  return { command, json, prune, yes, account };
+}
+
+/** Every line leaves through here, scrubbed of any secret we know about. */
+class Output {
+  readonly #secrets = new Set<string>();
+  constructor(
+    private readonly out: NodeJS.WritableStream,
+    private readonly err: NodeJS.WritableStream,
+  ) {}
+  addSecrets(values: Iterable<string | undefined>): void {
+    for (const v of values) if (v && v.length >= 4) this.#secrets.add(v);
+  }
+  #scrub(text: string): string {
+    let t = text;
+    for (const s of this.#secrets) t = t.split(s).join('****');
+    return t;
+  }
+  stdout(text: string): void {
+    this.out.write(this.#scrub(text));
+  }
+  stderr(text: string): void {
+    this.err.write(this.#scrub(text));
+  }
+}
+
+function readLine(stdin: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve) => {
+    let buf = '';
+    const onData = (chunk: Buffer | string) => {
+      buf += chunk.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) finish(buf.slice(0, nl));
+    };
+    const onEnd = () => finish(buf);
+    const finish = (line: string) => {
+      stdin.off('data', onData);
+      stdin.off('end', onEnd);
+      stdin.pause();
+      resolve(line.trim());
+    };
+    stdin.on('data', onData);
+    stdin.on('end', onEnd);
+    stdin.resume();
+  });
+}
+
+interface Session {
+  readonly want: DesiredAccount;
+  readonly cloud: Cloud;
+  readonly actual: ActualAccount;
+  readonly plan: AccountPlan;
+}
+
+async function connect(want: DesiredAccount, ctx: RegisterContext, out: Output, retry: RetryOptions): Promise<Cloud> {
+  const source = resolveCredential(want.profile, ctx.env);
+  const credential: Credential = source.credential;
+  try {
+    out.addSecrets(await credentialSecrets(credential));
+  } catch (err) {
+    throw new Error(`account "${want.key}": no usable credential from ${source.description}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const clients: AccountClients = createClients(credential, registerSettings(ctx.config).endpoints);
+  return new Cloud(clients, {
+    retry,
+    onRetry: (api, attempt, delay, err) =>
+      out.stderr(`retrying ${api} in ${delay} ms (attempt ${attempt + 1}/${retry.attempts}): ${err.code ?? 'error'}\n`),
+  });
+}
+
+export async function runRegister(args: string[], ctx: RegisterContext, deps: RegisterDeps = {}): Promise<number> {
+  const out = new Output(ctx.stdout, ctx.stderr);
+  out.addSecrets([ctx.env['ALIBABA_CLOUD_ACCESS_KEY_SECRET'], ctx.env['ALIBABA_CLOUD_SECURITY_TOKEN']]);
+  let opts: Options | 'help';
+  try {
+    opts = parseArgs(args);
+  } catch (err) {
+    out.stderr(`pai-sso register: ${(err as Error).message}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  if (opts === 'help') {
+    out.stdout(USAGE);
+    return EXIT.ok;
+  }
+
+  let accounts: DesiredAccount[];
+  try {
+    const document = await readFile(PAI_POLICY_FILE, 'utf8');
+    JSON.parse(document);
+    accounts = desiredState(ctx.config, ctx.keys, document);
+  } catch (err) {
+    out.stderr(`pai-sso register: cannot build the desired state: ${(err as Error).message}\n`);
+    return EXIT.failure;
+  }
+  if (opts.account !== undefined) {
+    const key = opts.account;
+    accounts = accounts.filter((a) => a.key === key);
+    if (accounts.length === 0) {
+      out.stderr(`pai-sso register: --account "${key}" is not a key of accounts: in ${ctx.configPath}\n`);
+      return EXIT.usage;
+    }
+  }
+
+  if (opts.command === 'policy') {
+    const policies = accounts.map((a) => ({ key: a.key, accountId: a.accountId, policy: operatorPolicy(a, { prune: opts.prune }) }));
+    if (opts.json) out.stdout(`${JSON.stringify(Object.fromEntries(policies.map((p) => [p.key, p.policy])), null, 2)}\n`);
+    else {
+      for (const p of policies) {
+        out.stdout(`# RAM policy for the credential that runs \`pai-sso register\` on account ${p.key} (${p.accountId})${opts.prune ? ', with --prune' : ''}\n`);
+        out.stdout(`${JSON.stringify(p.policy, null, 2)}\n`);
+      }
+    }
+    return EXIT.ok;
+  }
+
+  const retry: RetryOptions = { ...DEFAULT_RETRY, ...deps.retry };
+  const sessions: Session[] = [];
+  try {
+    for (const want of accounts) {
+      const cloud = await connect(want, ctx, out, retry);
+      const actual = await readAccount(cloud, want);
+      sessions.push({ want, cloud, actual, plan: planAccount(want, actual, { prune: opts.prune }) });
+    }
+  } catch (err) {
+    out.stderr(`pai-sso register: ${(err as Error).message}\n`);
+    return EXIT.failure;
+  }
+  const plans = sessions.map((s) => s.plan);
+
+  if (opts.command === 'plan') {
+    out.stdout(opts.json ? renderPlanJson(plans) : renderPlanText(plans));
+    return hasChanges(plans) ? EXIT.drift : EXIT.ok;
+  }
+
+  out.stdout(renderPlanText(plans));
+  if (!hasChanges(plans)) return EXIT.ok;
+  if (!opts.yes) {
+    if (!ctx.stdin.isTTY) {
+      out.stderr('pai-sso register: refusing to apply without a terminal to confirm; review `pai-sso register plan` and rerun with --yes\n');
+      return EXIT.usage;
+    }
+    out.stdout(`\nApply these changes to Alibaba Cloud? Only "yes" continues: `);
+    const answer = await readLine(ctx.stdin);
+    if (answer !== 'yes') {
+      out.stderr('Apply cancelled; nothing was changed.\n');
+      return EXIT.failure;
+    }
+  }
+
+  const done: string[] = [];
+  for (const s of sessions) {
+    try {
+      done.push(...(await applyAccount(s.cloud, s.plan, s.actual, { onDone: (label) => out.stdout(`  done ${label}\n`) })));
+    } catch (err) {
+      if (!(err instanceof ApplyError)) {
+        out.stderr(`pai-sso register: ${(err as Error).message}\n`);
+        return EXIT.failure;
+      }
+      const later = sessions.slice(sessions.indexOf(s) + 1).flatMap((x) => x.plan.items.filter((i) => i.ops.length).map((i) => `[${x.plan.key}] ${i.address} (not started)`));
+      out.stderr(
+        `\npai-sso register: apply stopped.\n` +
+          `  done (${done.length + err.done.length}):\n${[...done, ...err.done].map((d) => `    ${d}\n`).join('') || '    (nothing)\n'}` +
+          `  failed:\n    ${err.failed}\n      ${err.reason.message}\n` +
+          `  not done (${err.notDone.length + later.length}):\n${[...err.notDone, ...later].map((d) => `    ${d}\n`).join('') || '    (nothing)\n'}` +
+          `Every step is idempotent: fix the cause and rerun \`pai-sso register apply\`; it re-reads the cloud and continues.\n`,
+      );
+      return EXIT.failure;
+    }
+  }
+  out.stdout(`\nApply complete: ${done.length} call(s) made. \`pai-sso register plan\` should now exit 0.\n`);
+  return EXIT.ok;
+}

@@ -33,11 +33,15 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
     }
     throw err;
   }
-  if (doc && typeof doc === 'object' && env['PORT']) {
-    const port = Number(env['PORT']);
-    if (!Number.isInteger(port)) throw new ConfigError(source, [{ path: 'PORT (environment)', reason: 'must be an integer' }]);
-    const server = (doc as { server?: Record<string, unknown> }).server;
-    if (server && typeof server === 'object') server['port'] = port;
+  // The environment wins over the file for where to listen: containers and PaaS set these.
+  const server = doc && typeof doc === 'object' ? (doc as { server?: Record<string, unknown> }).server : undefined;
+  if (server && typeof server === 'object') {
+    if (env['PORT']) {
+      const port = Number(env['PORT']);
+      if (!Number.isInteger(port)) throw new ConfigError(source, [{ path: 'PORT (environment)', reason: 'must be an integer' }]);
+      server['port'] = port;
+    }
+    if (env['PAI_SSO_HOST']) server['host'] = env['PAI_SSO_HOST'];
   }
   const result = validateConfig(doc);
   if (!result.ok) throw new ConfigError(source, result.problems);

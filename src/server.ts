@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
+import rateLimit from '@fastify/rate-limit';
 import { sign } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
@@ -85,6 +86,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   await app.register(formbody, { bodyLimit: config.server.bodyLimitBytes });
+  // Only routes that opt in (POST /login) are limited; probes and the hand-off are not.
+  await app.register(rateLimit, { global: false });
   await app.register(metricsPlugin);
   await app.register(sessionPlugin, {
     secret: keys.sessionSecret,

@@ -20,6 +20,7 @@ export const ServerSchema = Type.Object(
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
     trustProxy: Type.Union([Type.Boolean(), Type.String(), Type.Array(Type.String())], { default: false }),
     bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 1048576, default: 16384 }),
+    loginAttemptsPerMinute: Type.Integer({ minimum: 1, maximum: 10000, default: 20, description: 'POST /login per client address' }),
   },
   Strict,
 );

@@ -316,6 +316,14 @@ describe('login', () => {
     expect(audits(gw, 'request.rejected').length).toBe(3);
   });
 
+  it('limits login attempts per client address', async () => {
+    gw = await startGateway({ config: baseConfig({ server: { baseUrl: 'http://localhost:8080', loginAttemptsPerMinute: 3 } }) });
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await login(gw, 'alice', 'wrong password')).res.statusCode);
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    expect(audits(gw, 'request.rejected').at(-1)).toMatchObject({ status: 429 });
+  });
+
   it('lists the launch targets on the landing page once signed in', async () => {
     gw = await startGateway();
     expect((await request(gw, new Jar(), 'GET', '/')).statusCode).toBe(302);

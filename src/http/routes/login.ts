@@ -43,6 +43,7 @@ export const loginRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) =>
   app.post<{ Body: LoginBody }>(
     '/login',
     {
+      config: { rateLimit: { max: deps.config.server.loginAttemptsPerMinute, timeWindow: 60_000 } },
       schema: {
         body: {
           type: 'object',

@@ -5,8 +5,8 @@ import { sign } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import type { KeyMaterial } from './keys/store.js';
-import type { IdentitySource } from './identity/user.js';
-import { createRoleMapper, mappedGroups } from './mapping/roles.js';
+import type { IdentitySources } from './identity/sources.js';
+import { createGroupFilter, createRoleMapper } from './mapping/roles.js';
 import { SITES } from './saml/alibaba.js';
 import { createSigner } from './saml/sign.js';
 import { createIssuer } from './saml/issue.js';
@@ -14,8 +14,9 @@ import { gatewayMetadata } from './saml/metadata.js';
 import { createAudit } from './audit/audit.js';
 import { sessionPlugin } from './http/session.js';
 import { metricsPlugin } from './http/metrics.js';
-import { loginRoutes } from './http/routes/login.js';
+import { createCompletion, loginRoutes } from './http/routes/login.js';
 import { ssoRoutes } from './http/routes/sso.js';
+import { requestIdentityPlugin } from './http/request-identity.js';
 import { operationsRoutes } from './http/routes/operations.js';
 import type { GatewayDeps } from './http/deps.js';
 import { messagePage } from './http/views.js';
@@ -24,14 +25,14 @@ import { newNonce, sendHtml } from './http/pages.js';
 export interface ServerOptions {
   readonly config: Config;
   readonly keys: KeyMaterial;
-  readonly identity: IdentitySource;
+  readonly sources: IdentitySources;
   readonly logger: Logger;
   readonly now?: () => number;
 }
 
 /** Builds the gateway; listening is the caller's business (tests use inject). */
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
-  const { config, keys, identity } = opts;
+  const { config, keys, sources } = opts;
   const now = opts.now ?? Date.now;
   const app = Fastify({
     // Typed as the base logger so the instance has the default FastifyInstance type.
@@ -42,14 +43,15 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   const signer = createSigner({ privateKey: keys.privateKey, certPem: keys.current.pem }, { signResponse: config.idp.signResponse });
-  const groupsOfInterest = mappedGroups(config);
+  const slimUser = createGroupFilter(config);
+  const audit = createAudit(app.log);
   const deps: GatewayDeps = {
     config,
     site: SITES[config.idp.site],
-    identity,
+    sources,
     mapRoles: createRoleMapper(config),
     issue: createIssuer(config, signer),
-    audit: createAudit(app.log),
+    audit,
     metadataXml: gatewayMetadata(config, keys),
     checkSigner: () => {
       try {
@@ -60,6 +62,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       return keys.current.notAfter.getTime() > now() ? { ok: true } : { ok: false, reason: 'signing certificate expired' };
     },
     now,
+    // Uses app.sessions only when called, so it can exist before the session plugin does.
+    completion: createCompletion(app, audit, keys.sessionSecret),
   };
 
   app.addHook('onSend', async (_request, reply) => {
@@ -95,12 +99,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     idleTimeoutSeconds: config.session.idleTimeoutSeconds,
     absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
     secure: new URL(config.server.baseUrl).protocol === 'https:',
-    keepGroup: (g) => groupsOfInterest.has(g),
+    slimUser,
     now,
   });
+  await app.register(requestIdentityPlugin, deps);
   await app.register(loginRoutes, deps);
+  for (const source of sources.redirect) await app.register(source.routes, { completion: deps.completion });
   await app.register(ssoRoutes, deps);
   await app.register(operationsRoutes, deps);
-  app.addHook('onClose', async () => identity.close());
+  app.addHook('onClose', async () => {
+    await Promise.all(sources.all.map((s) => s.close()));
+  });
   return app;
 }

@@ -20,8 +20,8 @@ export type AuditEvent =
       roleSessionName: string;
     })
   | (Common & { event: 'assertion.denied'; user: string; reason: 'no-role' | 'role-not-granted' | 'unknown-target'; target?: string; role?: string })
-  | (Common & { event: 'login.failed'; user: string; reason: 'bad-credentials' | 'csrf' | 'source-unavailable' })
-  | (Common & { event: 'login.succeeded'; user: string; userId: string; groups: readonly string[] })
+  | (Common & { event: 'login.failed'; user: string; source?: string; reason: 'bad-credentials' | 'csrf' | 'source-unavailable' | (string & {}) })
+  | (Common & { event: 'login.succeeded'; user: string; userId: string; source: string; groups: readonly string[] })
   | (Common & { event: 'logout'; user: string })
   | (Common & { event: 'request.rejected'; status: number; reason: string; path: string });
 

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { LoadedConfig } from '../config/load.js';
 import { loadOrCreateKeys, type KeyMaterial } from '../keys/store.js';
-import { createLocalSource } from '../identity/local.js';
+import { configuredKinds, createSources, mappingWarnings } from '../identity/sources.js';
 import { bootstrapUsers } from '../identity/bootstrap.js';
 import { buildServer } from '../server.js';
 import { createLogger } from '../logger.js';
@@ -27,7 +27,8 @@ export async function serve(loaded: LoadedConfig, io: CliIo): Promise<number> {
   for (const f of keys.created) log.info({ file: f }, 'created');
 
   const groups = [...new Set(config.mappings.map((m) => m.group))];
-  const first = await bootstrapUsers(config.identity.local.usersFile, groups);
+  const usesLocal = configuredKinds(config).includes('local');
+  const first = usesLocal ? await bootstrapUsers(config.identity.local.usersFile, groups) : undefined;
   if (first) {
     // Straight to the terminal, not through the logger: log pipelines keep what they get.
     io.stderr.write(
@@ -37,12 +38,13 @@ export async function serve(loaded: LoadedConfig, io: CliIo): Promise<number> {
     );
   }
 
-  const identity = await createLocalSource({
-    usersFile: config.identity.local.usersFile,
-    onReload: (count) => log.info({ users: count }, 'users file reloaded'),
-    onReloadError: (err) => log.error({ err: { message: err.message } }, 'users file reload failed; keeping the previous copy'),
+  const sources = await createSources(config, {
+    env: io.env,
+    onReload: (kind, detail) => log.info({ source: kind, detail }, 'identity source reloaded'),
+    onError: (kind, err) => log.error({ source: kind, err: { message: err.message } }, 'identity source reload failed; keeping the previous state'),
   });
-  const app = await buildServer({ config, keys, identity, logger: log });
+  for (const w of mappingWarnings(config, sources)) log.warn(w);
+  const app = await buildServer({ config, keys, sources, logger: log });
   await app.listen({ host: config.server.host, port: config.server.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.server.port;

@@ -103,10 +103,38 @@ export const LocalIdentitySchema = Type.Object(
   Strict,
 );
 
+export const SourceKindSchema = Type.Union([
+  Type.Literal('local'),
+  Type.Literal('ldap'),
+  Type.Literal('oidc'),
+  Type.Literal('saml'),
+  Type.Literal('header'),
+]);
+
+export const HeaderIdentitySchema = Type.Object(
+  {
+    label: Type.String({ default: 'Company proxy' }),
+    /** Addresses (exact IPs or CIDRs) of the proxies allowed to assert identity. */
+    trustedSources: Type.Array(Type.String(), { minItems: 1 }),
+    secretHeader: Type.String({ default: 'x-pai-sso-proxy-secret' }),
+    /** Environment variable holding the shared secret; never the secret itself in a file. */
+    secretEnv: Type.String({ default: 'PAI_SSO_PROXY_SECRET' }),
+    userHeader: Type.String({ default: 'x-forwarded-user' }),
+    emailHeader: Type.String({ default: 'x-forwarded-email' }),
+    nameHeader: Type.Optional(Type.String()),
+    groupsHeader: Type.String({ default: 'x-forwarded-groups' }),
+    groupsSeparator: Type.String({ minLength: 1, maxLength: 4, default: ',' }),
+  },
+  Strict,
+);
+
 export const IdentitySchema = Type.Object(
   {
-    source: Type.Literal('local', { default: 'local' }),
+    /** One source, or several: the login page then offers a choice. */
+    source: Type.Union([SourceKindSchema, Type.Array(SourceKindSchema, { minItems: 1, uniqueItems: true })], { default: 'local' }),
+    caseInsensitiveGroups: Type.Boolean({ default: false, description: 'Match mapping groups to user groups ignoring case' }),
     local: Type.Object(LocalIdentitySchema.properties, { ...Strict, default: {} }),
+    header: Type.Optional(HeaderIdentitySchema),
   },
   Strict,
 );
@@ -156,3 +184,5 @@ export type RoleConfig = Static<typeof RoleSchema>;
 export type MappingConfig = Static<typeof MappingSchema>;
 export type TargetConfig = Static<typeof TargetSchema>;
 export type Config = Static<typeof ConfigSchema>;
+export type IdentityConfig = Config['identity'];
+export type HeaderIdentityConfig = Static<typeof HeaderIdentitySchema>;

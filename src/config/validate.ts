@@ -113,6 +113,11 @@ function checkReferences(raw: Config): ConfigProblem[] {
   if (c.defaultTarget !== undefined && !(c.defaultTarget in c.targets)) {
     push('defaultTarget', `refers to unknown target "${c.defaultTarget}"`);
   }
+  const identity = obj(raw.identity);
+  const kinds = identity.source === undefined ? [] : Array.isArray(identity.source) ? identity.source : [identity.source];
+  for (const kind of kinds) {
+    if (kind !== 'local' && (identity as Record<string, unknown>)[kind] === undefined) push(`identity.${kind}`, `is required when identity.source includes "${kind}"`);
+  }
   if (c.session.idleTimeoutSeconds > c.session.absoluteTimeoutSeconds) {
     push('session.idleTimeoutSeconds', 'must not exceed session.absoluteTimeoutSeconds');
   }

@@ -1,15 +1,16 @@
 import type { Config } from '../config/schema.js';
-import type { IdentitySource } from '../identity/user.js';
+import type { IdentitySources } from '../identity/sources.js';
 import type { RoleMapper } from '../mapping/roles.js';
 import type { Issuer } from '../saml/issue.js';
 import type { SiteFacts } from '../saml/alibaba.js';
 import type { Audit } from '../audit/audit.js';
+import type { LoginCompletion } from '../identity/user.js';
 
 /** What the routes need, built once by buildServer. */
 export interface GatewayDeps {
   readonly config: Config;
   readonly site: SiteFacts;
-  readonly identity: IdentitySource;
+  readonly sources: IdentitySources;
   readonly mapRoles: RoleMapper;
   readonly issue: Issuer;
   readonly audit: Audit;
@@ -17,4 +18,5 @@ export interface GatewayDeps {
   /** For /readyz: can the key still sign? */
   readonly checkSigner: () => { ok: boolean; reason?: string };
   readonly now: () => number;
+  readonly completion: LoginCompletion;
 }

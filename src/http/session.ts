@@ -28,7 +28,7 @@ export interface SessionOptions {
   readonly absoluteTimeoutSeconds: number;
   readonly secure: boolean;
   /** Keeps cookies small: only groups the mappings mention are stored. */
-  readonly keepGroup: (group: string) => boolean;
+  readonly slimUser: (user: User) => User;
   readonly now?: () => number;
 }
 
@@ -93,7 +93,7 @@ export const sessionPlugin = fp<SessionOptions>(
         const t = now();
         const s: Session = {
           sid: randomToken(),
-          user: { ...user, groups: user.groups.filter(opts.keepGroup) },
+          user: opts.slimUser(user),
           authTime: t,
           lastSeen: t,
           csrf: randomToken(),

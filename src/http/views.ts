@@ -20,18 +20,36 @@ function layout(nonce: string, title: string, body: Html, head: Html = html``): 
 <body>${body}</body></html>`.value;
 }
 
-export function loginPage(nonce: string, opts: { csrf: string; error?: string; username?: string }): string {
+export interface LoginChoices {
+  /** Username/password sources; a selector appears when there are several. */
+  readonly passwordSources: readonly { readonly kind: string; readonly label: string }[];
+  /** Upstream IdPs the user is sent to. */
+  readonly redirects: readonly { readonly label: string; readonly href: string }[];
+}
+
+export function loginPage(nonce: string, opts: { csrf: string; error?: string; username?: string; choices: LoginChoices }): string {
+  const { passwordSources, redirects } = opts.choices;
+  const form =
+    passwordSources.length === 0
+      ? ''
+      : html`<form method="post" action="/login">
+<input type="hidden" name="csrf" value="${opts.csrf}">
+${passwordSources.length > 1
+  ? html`<label for="source">Directory</label><select id="source" name="source">${passwordSources.map((s) => html`<option value="${s.kind}">${s.label}</option>`)}</select>`
+  : ''}
+<label for="username">Username</label><input id="username" name="username" autocomplete="username" required maxlength="256" value="${opts.username ?? ''}" autofocus>
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024">
+<button type="submit">Sign in</button>
+</form>`;
+  const buttons = redirects.length
+    ? html`<ul class="choices">${redirects.map((r) => html`<li><a href="${r.href}">Sign in with ${r.label}</a></li>`)}</ul>`
+    : '';
   return layout(
     nonce,
     'Sign in',
     html`<h1>Sign in to open Alibaba Cloud PAI</h1>
 ${opts.error ? html`<p class="err" role="alert">${opts.error}</p>` : ''}
-<form method="post" action="/login">
-<input type="hidden" name="csrf" value="${opts.csrf}">
-<label for="username">Username</label><input id="username" name="username" autocomplete="username" required maxlength="256" value="${opts.username ?? ''}" autofocus>
-<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024">
-<button type="submit">Sign in</button>
-</form>`,
+${buttons}${form}`,
   );
 }
 

@@ -1,7 +1,7 @@
 import { watchFile, unwatchFile } from 'node:fs';
 import { decoyHash, verifyPassword } from './password.js';
 import { readUsers, type UsersDocument } from './users-file.js';
-import type { IdentitySource, User } from './user.js';
+import type { PasswordSource, User } from './user.js';
 
 export interface LocalSourceOptions {
   readonly usersFile: string;
@@ -15,7 +15,7 @@ export interface LocalSourceOptions {
  * The embedded user directory. The file is read at start and re-read when it changes
  * (so `pai-sso user add` needs no restart); a login never touches the disk.
  */
-export async function createLocalSource(opts: LocalSourceOptions): Promise<IdentitySource> {
+export async function createLocalSource(opts: LocalSourceOptions): Promise<PasswordSource> {
   let users: UsersDocument = (await readUsers(opts.usersFile)) ?? {};
   // Checked when the user does not exist, with the default cost, so both failures take
   // the same time and an attacker cannot enumerate usernames by timing. No password
@@ -35,6 +35,8 @@ export async function createLocalSource(opts: LocalSourceOptions): Promise<Ident
 
   return {
     kind: 'local',
+    type: 'password',
+    label: 'Company account',
     async authenticate(username, password): Promise<User | undefined> {
       const stored = Object.hasOwn(users, username) ? users[username] : undefined;
       const ok = await verifyPassword(password, stored?.passwordHash ?? decoy);
@@ -45,6 +47,7 @@ export async function createLocalSource(opts: LocalSourceOptions): Promise<Ident
         displayName: stored.displayName ?? username,
         email: stored.email,
         groups: [...stored.groups],
+        source: 'local',
       };
     },
     async ready() {

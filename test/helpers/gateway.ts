@@ -10,6 +10,8 @@ import { loadOrCreateKeys, type KeyMaterial } from '../../src/keys/store.js';
 import { hashPassword } from '../../src/identity/password.js';
 import { writeUsers, type UsersDocument } from '../../src/identity/users-file.js';
 import { createLocalSource } from '../../src/identity/local.js';
+import { fromList } from '../../src/identity/sources.js';
+import type { IdentitySource } from '../../src/identity/user.js';
 import { buildServer } from '../../src/server.js';
 import { createLogger } from '../../src/logger.js';
 
@@ -64,13 +66,15 @@ export async function startGateway(opts: {
   config?: Record<string, unknown>;
   users?: Record<string, FixtureUser>;
   keysDir?: string;
+  /** Sources beside the local directory (header, upstream IdPs) built by the test. */
+  extraSources?: IdentitySource[];
 } = {}): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'pai-sso-test-'));
   const raw = opts.config ?? baseConfig();
   const withPaths = {
     ...raw,
     keys: { dir: opts.keysDir ?? join(dir, 'certs') },
-    identity: { source: 'local', local: { usersFile: join(dir, 'users.yaml') } },
+    identity: { source: 'local', ...(raw['identity'] as object | undefined), local: { usersFile: join(dir, 'users.yaml') } },
     log: { level: 'info' },
   };
   const config = parseConfig(stringify(withPaths), 'test');
@@ -86,7 +90,8 @@ export async function startGateway(opts: {
     };
   }
   await writeUsers(config.identity.local.usersFile, users);
-  const identity = await createLocalSource({ usersFile: config.identity.local.usersFile });
+  const local = await createLocalSource({ usersFile: config.identity.local.usersFile });
+  const sources = fromList([local, ...(opts.extraSources ?? [])]);
 
   const lines: string[] = [];
   const sink = new Writable({
@@ -96,7 +101,7 @@ export async function startGateway(opts: {
     },
   });
   const clock = { now: Date.now() };
-  const app = await buildServer({ config, keys, identity, logger: createLogger('info', sink), now: () => clock.now });
+  const app = await buildServer({ config, keys, sources, logger: createLogger('info', sink), now: () => clock.now });
   await app.ready();
   return {
     app,

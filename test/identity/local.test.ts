@@ -36,7 +36,7 @@ describe('local identity source', () => {
     const file = join(dir, 'users.yaml');
     await writeUsers(file, { alice: { id: 'u-1', displayName: 'Alice', email: 'a@example.com', groups: ['ml'], passwordHash: await hashPassword('pw-alice-123', FAST_SCRYPT) } });
     const src = await createLocalSource({ usersFile: file });
-    expect(await src.authenticate('alice', 'pw-alice-123')).toEqual({ id: 'u-1', username: 'alice', displayName: 'Alice', email: 'a@example.com', groups: ['ml'] });
+    expect(await src.authenticate('alice', 'pw-alice-123')).toEqual({ id: 'u-1', username: 'alice', displayName: 'Alice', email: 'a@example.com', groups: ['ml'], source: 'local' });
     expect(await src.authenticate('alice', 'wrong')).toBeUndefined();
     expect(await src.authenticate('nobody', 'pw-alice-123')).toBeUndefined();
     expect(await src.authenticate('__proto__', 'x')).toBeUndefined();

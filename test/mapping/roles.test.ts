@@ -18,14 +18,14 @@ describe('role mapping', () => {
   const map = createRoleMapper(config);
 
   it('maps groups to role and provider ARNs of the right account', () => {
-    const g = map(['eng']);
+    const g = map({ groups: ['eng'] });
     expect(g.roles).toEqual([
       { key: 'dev', roleArn: 'acs:ram::1111111111111111:role/dev', providerArn: 'acs:ram::1111111111111111:saml-provider/idp-a', label: 'Developer', accountId: '1111111111111111', accountLabel: 'Prod', sessionDuration: 3600 },
     ]);
   });
 
   it('takes the union over groups in config order and remembers which group granted what', () => {
-    const g = map(['sre', 'eng', 'eng', 'unrelated']);
+    const g = map({ groups: ['sre', 'eng', 'eng', 'unrelated'] });
     expect(g.roles.map((r) => r.key)).toEqual(['dev', 'ops']);
     expect(g.roles[1]?.roleArn).toBe('acs:ram::2222222222222222:role/ops');
     expect(g.matchedGroups).toEqual(['sre', 'eng']);
@@ -34,8 +34,8 @@ describe('role mapping', () => {
   });
 
   it('grants nothing to unmapped groups, and matches case-sensitively', () => {
-    expect(map(['ENG', 'sales']).roles).toEqual([]);
-    expect(map([]).roles).toEqual([]);
+    expect(map({ groups: ['ENG', 'sales'] }).roles).toEqual([]);
+    expect(map({ groups: [] }).roles).toEqual([]);
   });
 });
 

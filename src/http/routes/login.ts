@@ -1,17 +1,20 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayDeps } from '../deps.js';
-import { loginPage, messagePage } from '../views.js';
+import type { LoginCompletion, PasswordSource, User } from '../../identity/user.js';
+import { loginPage, messagePage, type LoginChoices } from '../views.js';
 import { newNonce, safeReturnTo, sendHtml } from '../pages.js';
-import { clip } from '../../audit/audit.js';
+import { clip, type Audit } from '../../audit/audit.js';
+import { createSealer } from '../sealed-cookie.js';
 
 interface LoginBody {
   username: string;
   password: string;
   csrf: string;
+  source?: string;
 }
 
-const tokensEqual = (a: string, b: string) => {
+export const tokensEqual = (a: string, b: string): boolean => {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
@@ -19,7 +22,44 @@ const tokensEqual = (a: string, b: string) => {
 
 const GENERIC_FAILURE = 'Wrong username or password.';
 
+/** The one way any source turns a proven identity into a session (or refuses to). */
+export function createCompletion(app: FastifyInstance, audit: Audit, secret: Buffer): LoginCompletion {
+  return {
+    succeed(request, reply, user: User, returnTo) {
+      app.sessions.endLogin(reply);
+      const session = app.sessions.start(reply, user);
+      audit({ event: 'login.succeeded', user: user.username, userId: user.id, source: user.source, groups: session.user.groups, ip: request.ip, reqId: request.id });
+      app.metrics.logins.inc({ result: 'succeeded' });
+      return reply.redirect(safeReturnTo(returnTo), 303);
+    },
+    fail(request, reply, status, reason, user) {
+      audit({ event: 'login.failed', reason, user: clip(user ?? '-'), ip: request.ip, reqId: request.id });
+      app.metrics.logins.inc({ result: 'failed' });
+      const nonce = newNonce();
+      return sendHtml(reply, status, nonce, messagePage(nonce, 'Sign-in refused', 'The sign-in could not be completed. Start again from the portal.'));
+    },
+    returnTo(request) {
+      return app.sessions.loginFlow(request)?.returnTo ?? '/';
+    },
+    sealer(purpose) {
+      return createSealer(secret, `upstream:${purpose}`);
+    },
+  };
+}
+
 export const loginRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
+  const { password: passwordSources, redirect: redirectSources } = deps.sources;
+  const choices: LoginChoices = {
+    passwordSources: passwordSources.map((s) => ({ kind: s.kind, label: s.label })),
+    redirects: redirectSources.map((s) => ({ label: s.label, href: s.startPath })),
+  };
+  const renderLogin = (reply: FastifyReply, status: number, csrf: string, extra: { error?: string; username?: string } = {}) => {
+    const nonce = newNonce();
+    return sendHtml(reply, status, nonce, loginPage(nonce, { csrf, choices, ...extra }));
+  };
+  const pickSource = (kind: string | undefined): PasswordSource | undefined =>
+    kind === undefined ? passwordSources[0] : passwordSources.find((s) => s.kind === kind);
+
   app.get<{ Querystring: { returnTo?: string } }>(
     '/login',
     {
@@ -35,8 +75,14 @@ export const loginRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) =>
       const returnTo = safeReturnTo(request.query.returnTo);
       if (request.session) return reply.redirect(returnTo, 303);
       const flow = app.sessions.beginLogin(reply, returnTo);
-      const nonce = newNonce();
-      return sendHtml(reply, 200, nonce, loginPage(nonce, { csrf: flow.csrf }));
+      const only = redirectSources[0];
+      // Nothing to choose: straight to the upstream IdP.
+      if (passwordSources.length === 0 && redirectSources.length === 1 && only) return reply.redirect(only.startPath, 302);
+      if (passwordSources.length === 0 && redirectSources.length === 0) {
+        const nonce = newNonce();
+        return sendHtml(reply, 401, nonce, messagePage(nonce, 'Sign in through the company portal', 'This gateway takes your identity from the company proxy. Open it through the portal.', false));
+      }
+      return renderLogin(reply, 200, flow.csrf);
     },
   );
 
@@ -52,6 +98,7 @@ export const loginRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) =>
             username: { type: 'string', minLength: 1, maxLength: 256 },
             password: { type: 'string', minLength: 1, maxLength: 1024 },
             csrf: { type: 'string', minLength: 1, maxLength: 128 },
+            source: { type: 'string', enum: passwordSources.length ? passwordSources.map((s) => s.kind) : ['-'] },
           },
           additionalProperties: false,
         },
@@ -59,34 +106,32 @@ export const loginRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) =>
     },
     async (request, reply) => {
       const { username, password, csrf } = request.body;
-      const nonce = newNonce();
       const flow = app.sessions.loginFlow(request);
       if (!flow || !tokensEqual(flow.csrf, csrf)) {
         deps.audit({ event: 'login.failed', reason: 'csrf', user: clip(username), ip: request.ip, reqId: request.id });
         app.metrics.logins.inc({ result: 'csrf' });
         const fresh = app.sessions.beginLogin(reply, flow?.returnTo ?? '/');
-        return sendHtml(reply, 403, nonce, loginPage(nonce, { csrf: fresh.csrf, error: 'The sign-in form expired. Please try again.' }));
+        return renderLogin(reply, 403, fresh.csrf, { error: 'The sign-in form expired. Please try again.' });
       }
-      let user;
+      const source = pickSource(request.body.source);
+      if (!source) return renderLogin(reply, 400, flow.csrf, { error: 'Choose a directory.' });
+      let user: User | undefined;
       try {
-        user = await deps.identity.authenticate(username, password);
+        user = await source.authenticate(username, password);
       } catch (err) {
-        request.log.error({ err: { message: (err as Error).message } }, 'identity source failed');
-        deps.audit({ event: 'login.failed', reason: 'source-unavailable', user: clip(username), ip: request.ip, reqId: request.id });
+        request.log.error({ err: { message: (err as Error).message }, source: source.kind }, 'identity source failed');
+        deps.audit({ event: 'login.failed', reason: 'source-unavailable', source: source.kind, user: clip(username), ip: request.ip, reqId: request.id });
         app.metrics.logins.inc({ result: 'error' });
+        const nonce = newNonce();
         return sendHtml(reply, 503, nonce, messagePage(nonce, 'Sign-in unavailable', 'The user directory cannot be reached. Try again shortly.'));
       }
       if (!user) {
-        deps.audit({ event: 'login.failed', reason: 'bad-credentials', user: clip(username), ip: request.ip, reqId: request.id });
+        deps.audit({ event: 'login.failed', reason: 'bad-credentials', source: source.kind, user: clip(username), ip: request.ip, reqId: request.id });
         app.metrics.logins.inc({ result: 'failed' });
         // Same status, page and timing whether or not the user exists.
-        return sendHtml(reply, 401, nonce, loginPage(nonce, { csrf: flow.csrf, error: GENERIC_FAILURE, username }));
+        return renderLogin(reply, 401, flow.csrf, { error: GENERIC_FAILURE, username });
       }
-      app.sessions.endLogin(reply);
-      const session = app.sessions.start(reply, user);
-      deps.audit({ event: 'login.succeeded', user: user.username, userId: user.id, groups: session.user.groups, ip: request.ip, reqId: request.id });
-      app.metrics.logins.inc({ result: 'succeeded' });
-      return reply.redirect(safeReturnTo(flow.returnTo), 303);
+      return deps.completion.succeed(request, reply, user, flow.returnTo);
     },
   );
 
@@ -102,7 +147,7 @@ export const loginRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) =>
         },
       },
     },
-    async (request, reply) => {
+    async (request: FastifyRequest<{ Body: { csrf: string } }>, reply) => {
       const s = request.session;
       if (s && !tokensEqual(s.csrf, request.body.csrf)) {
         const nonce = newNonce();

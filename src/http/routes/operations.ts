@@ -29,7 +29,15 @@ export const operationsRoutes: FastifyPluginAsync<GatewayDeps> = async (app, dep
   );
 
   app.get('/readyz', { logLevel: 'warn', schema: { response: { 200: readySchema, 503: readySchema } } }, async (_request, reply) => {
-    const identity = await deps.identity.ready().catch((err: Error) => ({ ok: false, reason: err.message }));
+    const statuses = await Promise.all(
+      deps.sources.all.map(async (s) => {
+        const r = await s.ready().catch((err: Error) => ({ ok: false, reason: err.message }));
+        return r.ok ? r : { ok: false, reason: `${s.kind}: ${r.reason ?? 'not ready'}` };
+      }),
+    );
+    // Ready when every source can sign people in: a chooser with a dead upstream is a broken login page.
+    const failed = statuses.filter((s) => !s.ok);
+    const identity = failed.length ? { ok: false, reason: failed.map((f) => f.reason).join('; ') } : { ok: true };
     const checks = { config: { ok: true }, signingKey: deps.checkSigner(), identity };
     const ready = checks.signingKey.ok && checks.identity.ok;
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });

@@ -47,7 +47,7 @@ export const ssoRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
       }
       if (!session) return toLogin(request, reply);
 
-      const grant = deps.mapRoles(session.user.groups);
+      const grant = deps.mapRoles(session.user);
       if (grant.roles.length === 0) {
         deps.audit({ event: 'assertion.denied', reason: 'no-role', user: who, target: targetName, ip: request.ip, reqId: request.id });
         app.metrics.assertionsDenied.inc({ reason: 'no-role' });
@@ -106,7 +106,7 @@ export const ssoRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
     if (!session) return reply.redirect('/login?returnTo=%2F', 302);
     const nonce = newNonce();
     const targets = Object.entries(config.targets).map(([name, t]) => ({ name, label: t.label ?? name, href: ssoHref(name) }));
-    const hasRoles = deps.mapRoles(session.user.groups).roles.length > 0;
+    const hasRoles = deps.mapRoles(session.user).roles.length > 0;
     return sendHtml(reply, 200, nonce, landingPage(nonce, session.user, session.csrf, targets, hasRoles));
   });
 };

@@ -1,0 +1,73 @@
+import type { Config } from '../config/schema.js';
+import type { IdentitySource, PasswordSource, RedirectSource, RequestSource, SourceKind } from './user.js';
+import { createLocalSource } from './local.js';
+import { createHeaderSource } from './header.js';
+
+export interface IdentitySources {
+  readonly password: readonly PasswordSource[];
+  readonly redirect: readonly RedirectSource[];
+  readonly request: RequestSource | undefined;
+  readonly all: readonly IdentitySource[];
+}
+
+export function configuredKinds(config: Pick<Config, 'identity'>): SourceKind[] {
+  const s = config.identity.source;
+  return Array.isArray(s) ? [...s] : [s];
+}
+
+export interface SourceHooks {
+  readonly env: NodeJS.ProcessEnv;
+  readonly onReload?: (kind: SourceKind, detail: string) => void;
+  readonly onError?: (kind: SourceKind, err: Error) => void;
+}
+
+async function createSource(kind: SourceKind, config: Config, hooks: SourceHooks): Promise<IdentitySource> {
+  switch (kind) {
+    case 'local':
+      return createLocalSource({
+        usersFile: config.identity.local.usersFile,
+        onReload: (n) => hooks.onReload?.('local', `${n} users`),
+        onReloadError: (err) => hooks.onError?.('local', err),
+      });
+    case 'header': {
+      const header = config.identity.header;
+      if (!header) throw new Error('identity.header: is required when identity.source includes "header"');
+      return createHeaderSource(header, hooks.env);
+    }
+    default:
+      throw new Error(`identity source "${kind}" is not available in this build`);
+  }
+}
+
+/** Builds every configured source, in the order the config lists them. */
+export async function createSources(config: Config, hooks: SourceHooks): Promise<IdentitySources> {
+  const all: IdentitySource[] = [];
+  try {
+    for (const kind of configuredKinds(config)) all.push(await createSource(kind, config, hooks));
+  } catch (err) {
+    await Promise.all(all.map((s) => s.close()));
+    throw err;
+  }
+  return fromList(all);
+}
+
+export function fromList(all: readonly IdentitySource[]): IdentitySources {
+  const requestSources = all.filter((s): s is RequestSource => s.type === 'request');
+  return {
+    password: all.filter((s): s is PasswordSource => s.type === 'password'),
+    redirect: all.filter((s): s is RedirectSource => s.type === 'redirect'),
+    request: requestSources[0],
+    all,
+  };
+}
+
+/** Warnings for mappings that name groups the way no configured source emits them. */
+export function mappingWarnings(config: Pick<Config, 'mappings'>, sources: IdentitySources): string[] {
+  const out: string[] = [];
+  config.mappings.forEach((m, i) => {
+    const notes = sources.all.map((s) => s.checkMappingGroup?.(m.group)).filter((w): w is string => w !== undefined);
+    // Only when every source would miss it: with a local directory beside an IdP, a name may be right for one.
+    if (notes.length > 0 && notes.length === sources.all.length) out.push(`mappings.${i}.group "${m.group}": ${notes.join('; ')}`);
+  });
+  return out;
+}

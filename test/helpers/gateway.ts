@@ -10,7 +10,7 @@ import { loadOrCreateKeys, type KeyMaterial } from '../../src/keys/store.js';
 import { hashPassword } from '../../src/identity/password.js';
 import { writeUsers, type UsersDocument } from '../../src/identity/users-file.js';
 import { createLocalSource } from '../../src/identity/local.js';
-import { fromList } from '../../src/identity/sources.js';
+import { configuredKinds, fromList } from '../../src/identity/sources.js';
 import type { IdentitySource } from '../../src/identity/user.js';
 import { buildServer } from '../../src/server.js';
 import { createLogger } from '../../src/logger.js';
@@ -90,8 +90,9 @@ export async function startGateway(opts: {
     };
   }
   await writeUsers(config.identity.local.usersFile, users);
-  const local = await createLocalSource({ usersFile: config.identity.local.usersFile });
-  const sources = fromList([local, ...(opts.extraSources ?? [])]);
+  // The local directory joins only when the config selects it, as in production.
+  const local = configuredKinds(config).includes('local') ? [await createLocalSource({ usersFile: config.identity.local.usersFile })] : [];
+  const sources = fromList([...local, ...(opts.extraSources ?? [])]);
 
   const lines: string[] = [];
   const sink = new Writable({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRoleMapper, groupsFor } from '../../src/mapping/roles.js';
+import { createGroupFilter, createRoleMapper, groupsFor } from '../../src/mapping/roles.js';
 import { roleSessionName } from '../../src/mapping/session-name.js';
 
 const config = {
@@ -56,5 +56,26 @@ describe('RoleSessionName', () => {
 
   it('reads like the person where it can', () => {
     expect(roleSessionName('élodie dupont')).toMatch(/^elodie-dupont-[0-9a-f]{8}$/);
+  });
+});
+
+describe('group names and case', () => {
+  it('matches a mapping by the group display name when the source sends ids', () => {
+    const map = createRoleMapper({ ...config, mappings: [{ group: 'eng', roles: ['dev'] }] });
+    const g = map({ groups: ['cn=eng,ou=groups,dc=corp', 'cn=x,ou=groups,dc=corp'], groupNames: { 'cn=eng,ou=groups,dc=corp': 'eng' } });
+    expect(g.roles.map((r) => r.key)).toEqual(['dev']);
+    expect(g.matchedGroups).toEqual(['cn=eng,ou=groups,dc=corp']);
+  });
+
+  it('ignores case only when configured to', () => {
+    expect(createRoleMapper(config)({ groups: ['ENG'] }).roles).toEqual([]);
+    const folded = createRoleMapper({ ...config, identity: { caseInsensitiveGroups: true } });
+    expect(folded({ groups: ['ENG'] }).roles.map((r) => r.key)).toEqual(['dev']);
+  });
+
+  it('keeps only mapped groups (by id or name) in the session', () => {
+    const slim = createGroupFilter(config);
+    const user = { groups: ['g1', 'g2', 'eng'], groupNames: { g1: 'sre', g2: 'marketing' } };
+    expect(slim(user)).toEqual({ groups: ['g1', 'eng'], groupNames: { g1: 'sre' } });
   });
 });

@@ -1,0 +1,89 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHeaderSource, HeaderSourceError } from '../../src/identity/header.js';
+import { ACCOUNT, Jar, baseConfig, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { alibabaSp, extractForm } from '../helpers/saml-sp.js';
+import { ATTR_ROLE } from '../../src/saml/alibaba.js';
+
+const SECRET = 'proxy-shared-secret-0123456789';
+const env = { PAI_SSO_PROXY_SECRET: SECRET };
+const headerConfig = (trustedSources: string[]) => ({ trustedSources, secretHeader: 'x-proxy-secret', secretEnv: 'PAI_SSO_PROXY_SECRET', userHeader: 'x-forwarded-user', emailHeader: 'x-forwarded-email', groupsHeader: 'x-forwarded-groups', groupsSeparator: ',', label: 'Proxy' });
+
+let gw: TestGateway | undefined;
+afterEach(async () => {
+  await gw?.close();
+  gw = undefined;
+});
+
+async function gatewayTrusting(trusted: string[]) {
+  const cfg = headerConfig(trusted);
+  return startGateway({
+    config: baseConfig({ identity: { source: ['header'], header: cfg } }),
+    extraSources: [createHeaderSource(cfg, env)],
+  });
+}
+
+const proxied = (extra: Record<string, string> = {}) => ({
+  'x-forwarded-user': 'zoe',
+  'x-forwarded-email': 'zoe@example.com',
+  'x-forwarded-groups': 'sales, ml',
+  'x-proxy-secret': SECRET,
+  ...extra,
+});
+
+describe('trusted proxy headers', () => {
+  it('signs in the user the proxy names, from a trusted address with the shared secret', async () => {
+    gw = await gatewayTrusting(['127.0.0.0/8']);
+    const res = await gw.app.inject({ method: 'GET', url: '/sso/pai', headers: proxied(), remoteAddress: '127.0.0.1' });
+    expect(res.statusCode).toBe(200);
+    const { profile } = await alibabaSp('cn', gw.keys.current.pem).validatePostResponseAsync({ SAMLResponse: extractForm(res.body).samlResponse });
+    expect(profile?.[ATTR_ROLE]).toBe(`acs:ram::${ACCOUNT}:role/pai-developer,acs:ram::${ACCOUNT}:saml-provider/corp-idp`);
+    expect(profile?.nameID).toBe('zoe');
+    expect(gw.logs.find((l) => l['audit'] === 'login.succeeded')).toMatchObject({ user: 'zoe', source: 'header', groups: ['ml'] });
+  });
+
+  it.each([
+    ['from an untrusted address', '10.9.9.9', proxied(), 'untrusted-source'],
+    ['without the shared secret', '127.0.0.1', proxied({ 'x-proxy-secret': '' }), 'bad-proxy-secret'],
+    ['with a wrong shared secret', '127.0.0.1', proxied({ 'x-proxy-secret': `${SECRET.slice(0, -1)}x` }), 'bad-proxy-secret'],
+  ])('refuses an identity header %s: 403, audit, no session, no assertion', async (_label, remoteAddress, headers, reason) => {
+    gw = await gatewayTrusting(['127.0.0.1']);
+    const res = await gw.app.inject({ method: 'GET', url: '/sso/pai', headers, remoteAddress });
+    expect(res.statusCode).toBe(403);
+    expect(res.body).not.toContain('SAMLResponse');
+    expect(String(res.headers['set-cookie'] ?? '')).not.toContain('pai_sso=');
+    expect(gw.logs.filter((l) => l['audit'] === 'login.failed')).toMatchObject([{ reason, source: 'header' }]);
+  });
+
+  it('does not let X-Forwarded-For make an outside client look trusted', async () => {
+    gw = await gatewayTrusting(['127.0.0.1']);
+    const res = await gw.app.inject({ method: 'GET', url: '/sso/pai', headers: { ...proxied(), 'x-forwarded-for': '127.0.0.1' }, remoteAddress: '192.0.2.7' });
+    expect(res.statusCode).toBe(403);
+  });
+
+  it('follows the proxy when it names a different user than the session cookie', async () => {
+    gw = await gatewayTrusting(['127.0.0.1']);
+    const jar = new Jar();
+    const first = await gw.app.inject({ method: 'GET', url: '/', headers: proxied(), remoteAddress: '127.0.0.1' });
+    jar.take(first);
+    const second = await gw.app.inject({ method: 'GET', url: '/', headers: { ...proxied({ 'x-forwarded-user': 'yan' }), cookie: jar.header() }, remoteAddress: '127.0.0.1' });
+    expect(second.body).toContain('Signed in as yan');
+  });
+
+  it('sends a request without identity headers to a page that says where to sign in', async () => {
+    gw = await gatewayTrusting(['127.0.0.1']);
+    const res = await gw.app.inject({ method: 'GET', url: '/login' });
+    expect(res.statusCode).toBe(401);
+    expect(res.body).toContain('company proxy');
+  });
+
+  it('refuses to start without a strong shared secret or with a malformed address', () => {
+    expect(() => createHeaderSource(headerConfig(['127.0.0.1']), {})).toThrow(HeaderSourceError);
+    expect(() => createHeaderSource(headerConfig(['127.0.0.1']), { PAI_SSO_PROXY_SECRET: 'short' })).toThrow(/16\+ characters/);
+    expect(() => createHeaderSource(headerConfig(['not-an-ip']), env)).toThrow(/not an IP address/);
+    try {
+      createHeaderSource(headerConfig(['127.0.0.1']), { PAI_SSO_PROXY_SECRET: 'short' });
+    } catch (e) {
+      expect(String(e)).not.toContain('short');
+    }
+  });
+});

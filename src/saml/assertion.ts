@@ -41,16 +41,32 @@ function attribute(name: string, values: readonly string[]): string {
 }
 
 /**
- * The unsigned Response. Every value from a user, a group or config passes through
- * escapeText/escapeAttr here and nowhere else, so markup in a name stays text.
+ * The unsigned Response, cut where signatures go. Every part is already in Exclusive
+ * XML Canonicalization form (attributes sorted, namespaces declared where first used,
+ * no empty-element tags, C14N escaping), so the text we send is the text a verifier
+ * digests: the signer needs no parser. Every value from a user, a group or config
+ * passes through escapeText/escapeAttr here and nowhere else, so markup stays text.
  */
-export function buildResponse(a: AssertionInput): string {
+export interface ResponseParts {
+  readonly responseId: string;
+  readonly assertionId: string;
+  /** `<samlp:Response …>` through the Status: the Response's own Signature goes after its Issuer. */
+  readonly responseHead: string;
+  readonly responseIssuerEnd: number;
+  /** `<saml:Assertion …><saml:Issuer>…</saml:Issuer>`: the Assertion's Signature follows. */
+  readonly assertionHead: string;
+  /** Subject through `</saml:Assertion>`. */
+  readonly assertionTail: string;
+  readonly responseTail: string;
+}
+
+export function buildResponseParts(a: AssertionInput): ResponseParts {
   if (a.roles.length === 0) throw new RangeError('an assertion needs at least one role');
   const issued = samlTime(a.now);
   const notBefore = samlTime(at(a.now, -a.skewSeconds));
   const notOnOrAfter = samlTime(at(a.now, a.lifetimeSeconds));
   const acs = escapeAttr(a.acs);
-  const issuer = `<saml:Issuer>${escapeText(a.issuer)}</saml:Issuer>`;
+  const issuer = `<saml:Issuer xmlns:saml="${NS.assertion}">${escapeText(a.issuer)}</saml:Issuer>`;
   const sessionCap = a.sessionNotOnOrAfter ? ` SessionNotOnOrAfter="${samlTime(a.sessionNotOnOrAfter)}"` : '';
 
   const attributes = [
@@ -59,26 +75,42 @@ export function buildResponse(a: AssertionInput): string {
     ...(a.sessionDuration !== undefined ? [attribute(ATTR_SESSION_DURATION, [String(a.sessionDuration)])] : []),
   ].join('');
 
-  return (
-    `<samlp:Response xmlns:samlp="${NS.protocol}" xmlns:saml="${NS.assertion}" ID="${escapeAttr(a.responseId)}" Version="2.0" IssueInstant="${issued}" Destination="${acs}">` +
-    issuer +
-    `<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>` +
-    `<saml:Assertion xmlns:saml="${NS.assertion}" ID="${escapeAttr(a.assertionId)}" Version="2.0" IssueInstant="${issued}">` +
-    issuer +
-    `<saml:Subject>` +
-    `<saml:NameID Format="${NAMEID_FORMATS[a.nameId.format]}">${escapeText(a.nameId.value)}</saml:NameID>` +
-    `<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">` +
-    `<saml:SubjectConfirmationData NotOnOrAfter="${notOnOrAfter}" Recipient="${acs}"/>` +
-    `</saml:SubjectConfirmation>` +
-    `</saml:Subject>` +
-    `<saml:Conditions NotBefore="${notBefore}" NotOnOrAfter="${notOnOrAfter}">` +
-    `<saml:AudienceRestriction><saml:Audience>${escapeText(a.audience)}</saml:Audience></saml:AudienceRestriction>` +
-    `</saml:Conditions>` +
-    `<saml:AuthnStatement AuthnInstant="${samlTime(a.authnInstant)}" SessionIndex="${escapeAttr(a.sessionIndex)}"${sessionCap}>` +
-    `<saml:AuthnContext><saml:AuthnContextClassRef>${AUTHN_CONTEXT_PASSWORD}</saml:AuthnContextClassRef></saml:AuthnContext>` +
-    `</saml:AuthnStatement>` +
-    `<saml:AttributeStatement>${attributes}</saml:AttributeStatement>` +
-    `</saml:Assertion>` +
-    `</samlp:Response>`
-  );
+  const responseOpen = `<samlp:Response xmlns:samlp="${NS.protocol}" Destination="${acs}" ID="${escapeAttr(a.responseId)}" IssueInstant="${issued}" Version="2.0">`;
+  return {
+    responseId: a.responseId,
+    assertionId: a.assertionId,
+    responseHead:
+      responseOpen +
+      issuer +
+      `<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"></samlp:StatusCode></samlp:Status>`,
+    responseIssuerEnd: responseOpen.length + issuer.length,
+    assertionHead:
+      `<saml:Assertion xmlns:saml="${NS.assertion}" ID="${escapeAttr(a.assertionId)}" IssueInstant="${issued}" Version="2.0">` +
+      `<saml:Issuer>${escapeText(a.issuer)}</saml:Issuer>`,
+    assertionTail:
+      `<saml:Subject>` +
+      `<saml:NameID Format="${NAMEID_FORMATS[a.nameId.format]}">${escapeText(a.nameId.value)}</saml:NameID>` +
+      `<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">` +
+      `<saml:SubjectConfirmationData NotOnOrAfter="${notOnOrAfter}" Recipient="${acs}"></saml:SubjectConfirmationData>` +
+      `</saml:SubjectConfirmation>` +
+      `</saml:Subject>` +
+      `<saml:Conditions NotBefore="${notBefore}" NotOnOrAfter="${notOnOrAfter}">` +
+      `<saml:AudienceRestriction><saml:Audience>${escapeText(a.audience)}</saml:Audience></saml:AudienceRestriction>` +
+      `</saml:Conditions>` +
+      `<saml:AuthnStatement AuthnInstant="${samlTime(a.authnInstant)}" SessionIndex="${escapeAttr(a.sessionIndex)}"${sessionCap}>` +
+      `<saml:AuthnContext><saml:AuthnContextClassRef>${AUTHN_CONTEXT_PASSWORD}</saml:AuthnContextClassRef></saml:AuthnContext>` +
+      `</saml:AuthnStatement>` +
+      `<saml:AttributeStatement>${attributes}</saml:AttributeStatement>` +
+      `</saml:Assertion>`,
+    responseTail: `</samlp:Response>`,
+  };
+}
+
+/** The whole unsigned Response as one string (for the reference signer and for tests). */
+export function joinUnsigned(p: ResponseParts): string {
+  return p.responseHead + p.assertionHead + p.assertionTail + p.responseTail;
+}
+
+export function buildResponse(a: AssertionInput): string {
+  return joinUnsigned(buildResponseParts(a));
 }

@@ -4,7 +4,7 @@ import type { GrantedRole } from '../mapping/roles.js';
 import { roleSessionName } from '../mapping/session-name.js';
 import type { User } from '../identity/user.js';
 import { SITES } from './alibaba.js';
-import { buildResponse } from './assertion.js';
+import { buildResponseParts } from './assertion.js';
 import type { ResponseSigner } from './sign.js';
 
 export interface IssueRequest {
@@ -47,7 +47,7 @@ export function createIssuer(config: Pick<Config, 'idp'>, signer: ResponseSigner
     const rsn = roleSessionName(field(user, idp.roleSessionName.source));
     const responseId = newId();
     const assertionId = newId();
-    const unsigned = buildResponse({
+    const parts = buildResponseParts({
       issuer: idp.entityId,
       acs: site.acs,
       audience: site.audience,
@@ -64,7 +64,7 @@ export function createIssuer(config: Pick<Config, 'idp'>, signer: ResponseSigner
       roleSessionName: rsn,
       sessionDuration,
     });
-    const signed = signer.sign(unsigned);
+    const signed = signer.sign(parts);
     return { samlResponse: Buffer.from(signed, 'utf8').toString('base64'), assertionId, responseId, roleSessionName: rsn };
   };
 }

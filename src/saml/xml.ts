@@ -3,8 +3,10 @@
 // then rely on what it built instead of re-parsing it.
 
 // Characters XML 1.0 cannot carry at all (C0 controls except TAB/LF/CR, lone surrogates,
-// U+FFFE/U+FFFF). They cannot be escaped, so they are replaced.
-const NOT_XML_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+// U+FFFE/U+FFFF) cannot be escaped, so they are replaced. So are NEL (U+0085) and LINE
+// SEPARATOR (U+2028): XML 1.0 parsers keep them, xmldom (node-saml, xml-crypto) turns them
+// into LF by XML 1.1's rule, so a signature over them verifies in one and fails in the other.
+const NOT_XML_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u0085\u2028\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 const TEXT_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '\r': '&#xD;' };
 const ATTR_ESCAPES: Record<string, string> = {

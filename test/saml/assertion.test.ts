@@ -76,6 +76,10 @@ describe('escaping', () => {
     expect(escapeAttr('a&b<c>d"e\'f\r\n\t')).toBe('a&amp;b&lt;c>d&quot;e\'f&#xD;&#xA;&#x9;');
   });
 
+  it('replaces NEL and LINE SEPARATOR, which XML 1.0 and 1.1 parsers read differently', () => {
+    expect(escapeText('a\u0085b\u2028c\u2029d')).toBe('a\uFFFDb\uFFFDc\u2029d');
+  });
+
   it('replaces characters XML cannot carry, keeps surrogate pairs', () => {
     expect(escapeText('x\u0000y\u001Fz\uFFFE😀\uD800')).toBe('x\uFFFDy\uFFFDz\uFFFD😀\uFFFD');
   });

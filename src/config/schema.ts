@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { RegisterSchema } from './register-schema.js';
+import { OidcIdentitySchema } from './identity-oidc-schema.js';
 
 // One schema is the source of both the runtime validation (Ajv) and the
 // TypeScript types, so the two cannot drift apart.
@@ -135,6 +136,7 @@ export const IdentitySchema = Type.Object(
     caseInsensitiveGroups: Type.Boolean({ default: false, description: 'Match mapping groups to user groups ignoring case' }),
     local: Type.Object(LocalIdentitySchema.properties, { ...Strict, default: {} }),
     header: Type.Optional(HeaderIdentitySchema),
+    oidc: Type.Optional(OidcIdentitySchema),
   },
   Strict,
 );

@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { IdentitySource, PasswordSource, RedirectSource, RequestSource, SourceKind } from './user.js';
 import { createLocalSource } from './local.js';
 import { createHeaderSource } from './header.js';
+import { createOidcSource } from './oidc.js';
 
 export interface IdentitySources {
   readonly password: readonly PasswordSource[];
@@ -33,6 +34,11 @@ async function createSource(kind: SourceKind, config: Config, hooks: SourceHooks
       const header = config.identity.header;
       if (!header) throw new Error('identity.header: is required when identity.source includes "header"');
       return createHeaderSource(header, hooks.env);
+    }
+    case 'oidc': {
+      const oidc = config.identity.oidc;
+      if (!oidc) throw new Error('identity.oidc: is required when identity.source includes "oidc"');
+      return createOidcSource(oidc, { baseUrl: config.server.baseUrl, cookieName: `${config.session.cookieName}_oidc`, env: hooks.env, onError: (err) => hooks.onError?.('oidc', err) });
     }
     default:
       throw new Error(`identity source "${kind}" is not available in this build`);

@@ -1,0 +1,228 @@
+import { timingSafeEqual } from 'node:crypto';
+import * as client from 'openid-client';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { OidcIdentityConfig } from '../config/identity-oidc-schema.js';
+import type { LoginCompletion, RedirectSource, SourceStatus } from './user.js';
+import { mappingGroupHint, userFromClaims, type Claims } from './oidc-claims.js';
+import { refusalFor, upstreamErrorRefusal } from './oidc-errors.js';
+
+export class OidcSourceError extends Error {
+  override readonly name = 'OidcSourceError';
+}
+
+export interface OidcSourceOptions {
+  /** server.baseUrl: the redirect URI is this plus `redirectPath`. */
+  readonly baseUrl: string;
+  /** Name of the one-time cookie carrying state, nonce and PKCE verifier. */
+  readonly cookieName?: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** Told once per new discovery failure (the gateway logs it). */
+  readonly onError?: (err: Error) => void;
+  readonly now?: () => number;
+  /** After a failed discovery, how long ready() and the start route wait before asking again. */
+  readonly rediscoverAfterMs?: number;
+}
+
+/** What the one-time cookie holds between the redirect out and the callback. */
+interface Flow {
+  readonly state: string;
+  readonly nonce: string;
+  readonly verifier: string;
+  readonly returnTo: string;
+  readonly exp: number;
+}
+
+const FLOW_SECONDS = 600;
+export const OIDC_START_PATH = '/oidc/login';
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+function isFlow(v: unknown): v is Flow {
+  if (!v || typeof v !== 'object') return false;
+  const f = v as Record<string, unknown>;
+  return ['state', 'nonce', 'verifier', 'returnTo'].every((k) => typeof f[k] === 'string') && typeof f['exp'] === 'number';
+}
+
+const sameToken = (a: string, b: string) => {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+};
+
+/** Why discovery failed, in words an operator can act on and without anything secret. */
+function describeFailure(err: unknown): string {
+  if (!(err instanceof Error)) return 'unknown error';
+  const cause = err.cause as { code?: unknown; message?: unknown } | undefined;
+  const detail = typeof cause?.code === 'string' ? cause.code : cause instanceof Error ? cause.message : undefined;
+  return detail ? `${err.message} (${detail})` : err.message;
+}
+
+function issuerUrl(cfg: OidcIdentityConfig): { url: URL; insecure: boolean } {
+  let url: URL;
+  try {
+    url = new URL(cfg.issuer);
+  } catch {
+    throw new OidcSourceError('identity.oidc.issuer: must be an absolute URL');
+  }
+  if (url.protocol === 'https:') return { url, insecure: false };
+  // Plain http only where nobody else can be on the wire: an IdP on this machine (tests, a sidecar).
+  if (url.protocol === 'http:' && LOOPBACK.has(url.hostname)) return { url, insecure: true };
+  throw new OidcSourceError('identity.oidc.issuer: must be https (http is allowed only for 127.0.0.1 or localhost)');
+}
+
+function clientAuth(cfg: OidcIdentityConfig, env: NodeJS.ProcessEnv): client.ClientAuth {
+  if (cfg.tokenEndpointAuthMethod === 'none') return client.None();
+  const secret = env[cfg.clientSecretEnv];
+  if (!secret) throw new OidcSourceError(`identity.oidc: environment variable ${cfg.clientSecretEnv} must hold the client secret (or set tokenEndpointAuthMethod: none)`);
+  return cfg.tokenEndpointAuthMethod === 'client_secret_post' ? client.ClientSecretPost(secret) : client.ClientSecretBasic(secret);
+}
+
+/**
+ * Discovery that never throws at startup: the first attempt starts at once, a failure
+ * is remembered (ready() reports it) and retried on demand, no more often than the
+ * back-off allows, so a down IdP is neither a crash nor a request storm.
+ */
+function lazyDiscovery(run: () => Promise<client.Configuration>, opts: { now: () => number; retryMs: number; onError?: ((err: Error) => void) | undefined }) {
+  let config: client.Configuration | undefined;
+  let pending: Promise<client.Configuration | undefined> | undefined;
+  let failure: { reason: string; at: number } | undefined;
+
+  const attempt = (): Promise<client.Configuration | undefined> => {
+    pending ??= run().then(
+      (c) => {
+        config = c;
+        failure = undefined;
+        return c;
+      },
+      (err: unknown) => {
+        const reason = describeFailure(err);
+        if (reason !== failure?.reason) opts.onError?.(new OidcSourceError(`discovery failed: ${reason}`));
+        failure = { reason, at: opts.now() };
+        return undefined;
+      },
+    ).finally(() => {
+      pending = undefined;
+    });
+    return pending;
+  };
+
+  return {
+    async get(): Promise<client.Configuration | undefined> {
+      if (config) return config;
+      if (failure && opts.now() - failure.at < opts.retryMs) return undefined;
+      return attempt();
+    },
+    failure: () => failure?.reason,
+    start: () => void attempt(),
+  };
+}
+
+/** OpenID Connect: authorization code flow with PKCE, state and nonce, via openid-client. */
+export function createOidcSource(cfg: OidcIdentityConfig, opts: OidcSourceOptions): RedirectSource {
+  const now = opts.now ?? Date.now;
+  const { url: issuer, insecure } = issuerUrl(cfg);
+  const auth = clientAuth(cfg, opts.env);
+  const redirectUri = new URL(`${opts.baseUrl.replace(/\/+$/, '')}${cfg.redirectPath}`);
+  const cookieName = opts.cookieName ?? 'pai_sso_oidc';
+  const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure: redirectUri.protocol === 'https:', path: cfg.redirectPath };
+  const discovered = lazyDiscovery(
+    () =>
+      client.discovery(issuer, cfg.clientId, { [client.clockTolerance]: cfg.clockToleranceSeconds }, auth, {
+        // Non-repudiation: verify the ID token's signature against the IdP's JWKS too. The spec lets a
+        // client rely on TLS to the token endpoint instead; a forged or mis-signed token should not pass either way.
+        execute: insecure ? [client.allowInsecureRequests, client.enableNonRepudiationChecks] : [client.enableNonRepudiationChecks],
+        timeout: cfg.timeoutSeconds,
+      }),
+    { now, retryMs: opts.rediscoverAfterMs ?? 5000, onError: opts.onError },
+  );
+  discovered.start();
+
+  const unavailable = (completion: LoginCompletion, request: FastifyRequest, reply: FastifyReply) => completion.fail(request, reply, 503, 'source-unavailable');
+
+  const routes: FastifyPluginAsync<{ completion: LoginCompletion }> = async (app, { completion }) => {
+    const sealer = completion.sealer('oidc');
+
+    app.get(OIDC_START_PATH, async (request, reply) => {
+      const config = await discovered.get();
+      if (!config) return unavailable(completion, request, reply);
+      const verifier = client.randomPKCECodeVerifier();
+      const flow: Flow = { state: client.randomState(), nonce: client.randomNonce(), verifier, returnTo: completion.returnTo(request), exp: now() + FLOW_SECONDS * 1000 };
+      const target = client.buildAuthorizationUrl(config, {
+        redirect_uri: redirectUri.href,
+        scope: cfg.scopes.join(' '),
+        state: flow.state,
+        nonce: flow.nonce,
+        code_challenge: await client.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+      });
+      reply.setCookie(cookieName, sealer.seal(flow), { ...cookieOptions, maxAge: FLOW_SECONDS });
+      return reply.redirect(target.href, 302);
+    });
+
+    // The query holds the authorization code: keep the access log (info) from writing the URL down.
+    app.get<{ Querystring: Record<string, string | string[] | undefined> }>(cfg.redirectPath, { logLevel: 'warn' }, async (request, reply) => {
+      // One-time: whatever happens next, this flow cannot be replayed.
+      const raw = request.cookies[cookieName];
+      reply.clearCookie(cookieName, cookieOptions);
+      const flow = raw ? sealer.open(raw) : undefined;
+      const q = request.query;
+      const one = (k: string) => (typeof q[k] === 'string' ? q[k] : undefined);
+
+      if (!isFlow(flow) || flow.exp <= now()) return completion.fail(request, reply, 400, 'oidc-no-flow');
+      // An IdP-reported error (the user declined, consent missing) needs no further checks.
+      const upstreamError = one('error');
+      if (upstreamError !== undefined) {
+        const r = upstreamErrorRefusal(upstreamError);
+        return completion.fail(request, reply, r.status, r.reason);
+      }
+      // Checked here as well as by openid-client: a mismatch never reaches the token endpoint.
+      const state = one('state');
+      if (state === undefined || !sameToken(state, flow.state)) return completion.fail(request, reply, 400, 'state-mismatch');
+
+      const config = await discovered.get();
+      if (!config) return unavailable(completion, request, reply);
+
+      // The URL the IdP sent the browser to, rebuilt on our public base: behind a proxy request.url alone is not it.
+      const current = new URL(redirectUri);
+      const search = request.url.indexOf('?');
+      current.search = search >= 0 ? request.url.slice(search) : '';
+
+      let idClaims: Claims;
+      let userinfo: Claims | undefined;
+      try {
+        const tokens = await client.authorizationCodeGrant(config, current, {
+          pkceCodeVerifier: flow.verifier,
+          expectedState: flow.state,
+          expectedNonce: flow.nonce,
+          idTokenExpected: true,
+        });
+        const claims = tokens.claims();
+        if (!claims) return completion.fail(request, reply, 401, 'id-token-missing');
+        idClaims = claims;
+        if (cfg.groupsFromUserinfo) userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+      } catch (err) {
+        const r = refusalFor(err);
+        // Message and code only: openid-client errors can carry token endpoint bodies in their cause.
+        request.log.warn({ source: 'oidc', reason: r.reason, code: (err as { code?: unknown }).code, msg: (err as Error).message }, 'oidc callback refused');
+        return completion.fail(request, reply, r.status, r.reason);
+      }
+
+      const outcome = userFromClaims(cfg, idClaims, userinfo);
+      if ('rejected' in outcome) return completion.fail(request, reply, 403, outcome.rejected, outcome.who);
+      return completion.succeed(request, reply, outcome.user, flow.returnTo);
+    });
+  };
+
+  return {
+    kind: 'oidc',
+    type: 'redirect',
+    label: cfg.label,
+    startPath: OIDC_START_PATH,
+    routes,
+    async ready(): Promise<SourceStatus> {
+      if (await discovered.get()) return { ok: true };
+      return { ok: false, reason: `discovery of ${issuer.href} failed: ${discovered.failure() ?? 'pending'}` };
+    },
+    async close() {},
+    checkMappingGroup: (group) => mappingGroupHint(cfg.groupsAre, group),
+  };
+}

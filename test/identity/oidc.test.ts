@@ -4,7 +4,9 @@ import type { LightMyRequestResponse } from 'fastify';
 import { OidcIdentitySchema, type OidcIdentityConfig } from '../../src/config/identity-oidc-schema.js';
 import { createOidcSource, OidcSourceError } from '../../src/identity/oidc.js';
 import { claimAt, groupsOf, userFromClaims } from '../../src/identity/oidc-claims.js';
-import { fromList, mappingWarnings } from '../../src/identity/sources.js';
+import { createSources, fromList, mappingWarnings } from '../../src/identity/sources.js';
+import { parseConfig } from '../../src/config/load.js';
+import { stringify } from 'yaml';
 import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME } from '../../src/saml/alibaba.js';
 import { ACCOUNT, Jar, baseConfig, request, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { alibabaSp, extractForm } from '../helpers/saml-sp.js';
@@ -190,6 +192,18 @@ describe('OIDC sign-in against a real OpenID Provider', () => {
     expectRefused(gw, res, 401, 'nonce-mismatch');
   });
 
+  it('refuses a swapped authorization code at the token endpoint: 400, audit, no session', async () => {
+    gw = await gatewayFor(idp.issuer);
+    const { res } = await signIn(gw, idp, 'alice', { tamper: (u) => u.searchParams.set('code', 'not-a-code-this-provider-issued') });
+    expectRefused(gw, res, 400, 'token-endpoint-invalid_grant');
+  });
+
+  it('keeps an IdP-chosen error code from writing anything but [a-z0-9_-] into the audit line', async () => {
+    gw = await gatewayFor(idp.issuer);
+    const { res } = await signIn(gw, idp, 'alice', { tamper: (u) => u.searchParams.set('error', 'Bad"}\n{"audit":"x') });
+    expectRefused(gw, res, 400, 'upstream-badauditx');
+  });
+
   it('turns an upstream access_denied into a 403 with an audit line', async () => {
     gw = await gatewayFor(idp.issuer);
     const { callback, res } = await signIn(gw, idp, 'alice', { abort: true });
@@ -248,14 +262,25 @@ describe('OIDC discovery and configuration', () => {
     }
   });
 
+  it('is built by createSources from the YAML section, as in production', async () => {
+    const config = parseConfig(stringify(baseConfig({ identity: { source: 'oidc', oidc: { issuer: idp.issuer, clientId: CLIENT_ID } } })), 'test');
+    const sources = await createSources(config, { env });
+    try {
+      expect(sources.redirect.map((s) => [s.kind, s.startPath])).toEqual([['oidc', '/oidc/login']]);
+      expect(await sources.all[0]?.ready()).toEqual({ ok: true });
+    } finally {
+      await Promise.all(sources.all.map((s) => s.close()));
+    }
+  });
+
   it('refuses to start on a non-loopback http issuer or without the client secret, never echoing the secret', () => {
     expect(() => createOidcSource(oidcConfig('http://idp.example.com'), { baseUrl: BASE_URL, env })).toThrow(OidcSourceError);
     expect(() => createOidcSource(oidcConfig('https://idp.example.com'), { baseUrl: BASE_URL, env: {} })).toThrow(/PAI_SSO_OIDC_CLIENT_SECRET must hold the client secret/);
-    expect(() => createOidcSource(oidcConfig('https://idp.example.com', { tokenEndpointAuthMethod: 'none' }), { baseUrl: BASE_URL, env: {} })).not.toThrow();
+    expect(() => createOidcSource(oidcConfig('http://127.0.0.1:9', { tokenEndpointAuthMethod: 'none' }), { baseUrl: BASE_URL, env: {} })).not.toThrow();
   });
 
   it('warns about mappings that name groups when the IdP sends group object IDs (Entra ID)', () => {
-    const source = createOidcSource(oidcConfig('https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0', { groupsAre: 'ids' }), { baseUrl: BASE_URL, env });
+    const source = createOidcSource(oidcConfig('http://127.0.0.1:9/tenant/v2.0', { groupsAre: 'ids' }), { baseUrl: BASE_URL, env });
     const sources = fromList([source]);
     const warnings = mappingWarnings({ mappings: [{ group: 'ml-engineers', roles: ['dev'] }, { group: '3f2b6c1e-8d4a-4e5f-9a0b-1c2d3e4f5a6b', roles: ['dev'] }] }, sources);
     expect(warnings).toHaveLength(1);

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { RegisterSchema } from './register-schema.js';
 import { OidcIdentitySchema } from './identity-oidc-schema.js';
+import { LdapIdentitySchema } from './identity-ldap-schema.js';
 
 // One schema is the source of both the runtime validation (Ajv) and the
 // TypeScript types, so the two cannot drift apart.
@@ -137,6 +138,7 @@ export const IdentitySchema = Type.Object(
     local: Type.Object(LocalIdentitySchema.properties, { ...Strict, default: {} }),
     header: Type.Optional(HeaderIdentitySchema),
     oidc: Type.Optional(OidcIdentitySchema),
+    ldap: Type.Optional(LdapIdentitySchema),
   },
   Strict,
 );

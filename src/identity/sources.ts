@@ -3,6 +3,7 @@ import type { IdentitySource, PasswordSource, RedirectSource, RequestSource, Sou
 import { createLocalSource } from './local.js';
 import { createHeaderSource } from './header.js';
 import { createOidcSource } from './oidc.js';
+import { createLdapSource } from './ldap.js';
 
 export interface IdentitySources {
   readonly password: readonly PasswordSource[];
@@ -39,6 +40,11 @@ async function createSource(kind: SourceKind, config: Config, hooks: SourceHooks
       const oidc = config.identity.oidc;
       if (!oidc) throw new Error('identity.oidc: is required when identity.source includes "oidc"');
       return createOidcSource(oidc, { baseUrl: config.server.baseUrl, cookieName: `${config.session.cookieName}_oidc`, env: hooks.env, onError: (err) => hooks.onError?.('oidc', err) });
+    }
+    case 'ldap': {
+      const ldap = config.identity.ldap;
+      if (!ldap) throw new Error('identity.ldap: is required when identity.source includes "ldap"');
+      return createLdapSource(ldap, hooks.env);
     }
     default:
       throw new Error(`identity source "${kind}" is not available in this build`);

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { RegisterSchema } from './register-schema.js';
 import { OidcIdentitySchema } from './identity-oidc-schema.js';
 import { LdapIdentitySchema } from './identity-ldap-schema.js';
+import { SamlIdentitySchema } from './identity-saml-schema.js';
 
 // One schema is the source of both the runtime validation (Ajv) and the
 // TypeScript types, so the two cannot drift apart.
@@ -143,6 +144,7 @@ export const IdentitySchema = Type.Object(
   Strict,
 );
 
+    saml: Type.Optional(SamlIdentitySchema),
 export const KeysSchema = Type.Object(
   {
     dir: Type.String({ default: 'certs', description: 'Directory of signing key, certificate and session secret' }),

@@ -4,6 +4,7 @@ import { createLocalSource } from './local.js';
 import { createHeaderSource } from './header.js';
 import { createOidcSource } from './oidc.js';
 import { createLdapSource } from './ldap.js';
+import { createSamlUpstreamSource } from './saml-upstream.js';
 
 export interface IdentitySources {
   readonly password: readonly PasswordSource[];
@@ -40,6 +41,11 @@ async function createSource(kind: SourceKind, config: Config, hooks: SourceHooks
       const oidc = config.identity.oidc;
       if (!oidc) throw new Error('identity.oidc: is required when identity.source includes "oidc"');
       return createOidcSource(oidc, { baseUrl: config.server.baseUrl, cookieName: `${config.session.cookieName}_oidc`, env: hooks.env, onError: (err) => hooks.onError?.('oidc', err) });
+    }
+    case 'saml': {
+      const saml = config.identity.saml;
+      if (!saml) throw new Error('identity.saml: is required when identity.source includes "saml"');
+      return createSamlUpstreamSource(saml, { baseUrl: config.server.baseUrl, cookieName: `${config.session.cookieName}_saml` });
     }
     case 'ldap': {
       const ldap = config.identity.ldap;

@@ -168,6 +168,8 @@ export function createLdapSource(cfg: LdapIdentityConfig, env: NodeJS.ProcessEnv
     throw new LdapSourceError(`identity.ldap: environment variable ${cfg.bindPasswordEnv} must hold the password of ${s.bindDN}`);
   }
   const now = opts.now ?? Date.now;
+  // objectGUID is 16 raw bytes; decoded as UTF-8 it would be mangled, and no longer stable.
+  const binaryAttributes = s.idAttribute.toLowerCase() === 'objectguid' ? [s.idAttribute] : [];
   const readyCacheMs = opts.readyCacheMs ?? 5000;
 
   const connect = async (what: string, timeoutMs = s.timeoutMs): Promise<Client> => {
@@ -218,7 +220,7 @@ export function createLdapSource(cfg: LdapIdentityConfig, env: NodeJS.ProcessEnv
         attributes,
         sizeLimit,
         timeLimit: Math.ceil(s.timeoutMs / 1000),
-        explicitBufferAttributes: s.directoryType === 'ad' ? ['objectGUID'] : [],
+        explicitBufferAttributes: binaryAttributes,
       });
       return searchEntries;
     } catch (err) {

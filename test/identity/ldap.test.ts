@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { Attribute, Change, Client, FilterParser } from 'ldapts';
 import { validateConfig } from '../../src/config/validate.js';
 import type { LdapIdentityConfig } from '../../src/config/identity-ldap-schema.js';
@@ -425,6 +425,37 @@ describe('LDAP through the gateway', () => {
     for (const secret of ['wrong-Service-Secret', SERVICE_PASSWORD, ALICE_PW]) {
       expect(gw.logText()).not.toContain(secret);
       expect(ready.body).not.toContain(secret);
+    }
+  });
+});
+
+describe('LDAP with directoryType: ad (on slapd, which lacks the AD rule)', () => {
+  it('asks for nested groups in one in-chain search and puts that rule on the wire', async () => {
+    // A recording TCP relay in front of slapd: what the source sends, byte for byte.
+    const sent: Buffer[] = [];
+    const relay = createServer((client) => {
+      const upstream = createConnection(Number(new URL(slapd.url).port), '127.0.0.1');
+      client.on('data', (d: Buffer) => sent.push(d));
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    }).listen(0, '127.0.0.1');
+    await new Promise((r) => relay.once('listening', r));
+    try {
+      const url = `ldap://127.0.0.1:${(relay.address() as { port: number }).port}`;
+      const src = createLdapSource(ldapConfig({ url, directoryType: 'ad', userFilter: '(uid={username})', usernameAttribute: 'uid', idAttribute: 'entryUUID', displayNameAttribute: 'cn' }), env);
+      const before = slapd.log().length;
+      const user = await src.authenticate('bob', BOB_PW);
+      // slapd knows neither objectClass=group nor the rule, so nothing matches: this
+      // proves the request AD would get, not AD's answer.
+      expect(user).toMatchObject({ username: 'bob', groups: [] });
+      const wire = Buffer.concat(sent);
+      expect(wire.includes('1.2.840.113556.1.4.1941')).toBe(true);
+      expect(wire.includes(`uid=bob,${PEOPLE}`)).toBe(true);
+      const groupSearches = slapd.log().slice(before).split('\n').filter((l) => l.includes(`SRCH base="${GROUPS}"`));
+      expect(groupSearches).toHaveLength(1);
+    } finally {
+      await new Promise((r) => relay.close(r));
     }
   });
 });

@@ -25,6 +25,8 @@ export interface Slapd {
   readonly caFile: string | undefined;
   readonly dir: string;
   readonly rootPassword: string;
+  /** slapd's operation log so far (stats level: one SRCH line per search, with its filter as received). */
+  log(): string;
   /** A client bound as the rootdn, for seeding. */
   admin(): Promise<Client>;
   stop(): Promise<void>;
@@ -104,7 +106,7 @@ export async function startSlapd(opts: { tls?: boolean } = {}): Promise<Slapd> {
   const ldapsUrl = ldapsPort ? `ldaps://127.0.0.1:${ldapsPort}` : undefined;
   // 127.0.0.2 too: a name the certificate does not carry, for hostname-check tests.
   const listen = [`${url}/`, `ldap://127.0.0.2:${port}/`, ...(ldapsUrl ? [`${ldapsUrl}/`] : [])].join(' ');
-  const child = spawn(SLAPD, ['-f', confFile, '-h', listen, '-d', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(SLAPD, ['-f', confFile, '-h', listen, '-d', 'stats'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   try {
@@ -122,6 +124,7 @@ export async function startSlapd(opts: { tls?: boolean } = {}): Promise<Slapd> {
     caFile: certs?.ca,
     dir,
     rootPassword,
+    log: () => stderr,
     async admin() {
       const c = new Client({ url, timeout: 5000, connectTimeout: 5000 });
       await c.bind(ROOT_DN, rootPassword);

@@ -16,10 +16,15 @@ const refuse = (refused: string, status: 400 | 403 = 403): { refused: string; st
 
 function parse(xml: string): Document | undefined {
   let bad = false;
-  const doc = new DOMParser({
-    errorHandler: { warning: () => {}, error: () => (bad = true), fatalError: () => (bad = true) },
-  }).parseFromString(xml, 'text/xml') as unknown as Document;
-  return bad || !doc.documentElement ? undefined : doc;
+  try {
+    const doc = new DOMParser({
+      errorHandler: { warning: () => {}, error: () => (bad = true), fatalError: () => (bad = true) },
+    }).parseFromString(xml, 'text/xml') as unknown as Document;
+    return bad || !doc.documentElement ? undefined : doc;
+  } catch {
+    // xmldom throws on some malformed input despite the handler: still the client's fault.
+    return undefined;
+  }
 }
 
 function hasNodeType(node: Node, type: number): boolean {

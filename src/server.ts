@@ -22,6 +22,14 @@ import type { GatewayDeps } from './http/deps.js';
 import { messagePage } from './http/views.js';
 import { newNonce, sendHtml } from './http/pages.js';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Start refusing readiness and closing connections after each response, ahead of close(). */
+    drain(): void;
+    isDraining(): boolean;
+  }
+}
+
 export interface ServerOptions {
   readonly config: Config;
   readonly keys: KeyMaterial;
@@ -40,6 +48,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     trustProxy: config.server.trustProxy,
     bodyLimit: config.server.bodyLimitBytes,
     requestIdHeader: false,
+    // During close, requests already on a kept-alive connection are served, not 503'd:
+    // draining (below) has already told clients and balancers to go elsewhere.
+    return503OnClosing: false,
   });
 
   const signer = createSigner({ privateKey: keys.privateKey, certPem: keys.current.pem }, { signResponse: config.idp.signResponse });
@@ -66,7 +77,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     completion: createCompletion(app, audit, keys.sessionSecret),
   };
 
+  let draining = false;
+  app.decorate('drain', () => {
+    draining = true;
+  });
+  app.decorate('isDraining', () => draining);
   app.addHook('onSend', async (_request, reply) => {
+    if (draining) reply.header('connection', 'close');
     reply.header('x-content-type-options', 'nosniff');
     reply.header('x-frame-options', 'DENY');
     reply.header('referrer-policy', 'no-referrer');

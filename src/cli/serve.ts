@@ -1,4 +1,6 @@
-import { hostname } from 'node:os';
+import cluster from 'node:cluster';
+import { availableParallelism, hostname } from 'node:os';
+import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/load.js';
 import { loadOrCreateKeys, type KeyMaterial } from '../keys/store.js';
 import { configuredKinds, createSources, mappingWarnings } from '../identity/sources.js';
@@ -17,18 +19,35 @@ export function keysFor(config: Config, warn: (m: string) => void): Promise<KeyM
   });
 }
 
-/** Starts the gateway and resolves when it has shut down cleanly after a signal. */
-export async function serve(loaded: LoadedConfig, io: CliIo): Promise<number> {
-  const { config } = loaded;
-  const log = createLogger(config.log.level);
-  if (loaded.embedded) log.warn({ config: loaded.path }, 'no config/gateway.yaml: serving the embedded default (copy config/gateway.example.yaml to change it)');
+export function workerCount(config: Config): number {
+  return config.server.workers === 'auto' ? availableParallelism() : config.server.workers;
+}
 
+const publicRoot = (config: Config) => `${config.server.baseUrl.replace(/\/+$/, '')}/`;
+
+/** Resolves with the exit code once SIGTERM/SIGINT has been handled by `stop`. */
+function onSignal(stop: (signal: string) => Promise<number>): Promise<number> {
+  return new Promise<number>((resolve) => {
+    let closing = false;
+    const handle = (signal: string) => {
+      if (closing) return;
+      closing = true;
+      stop(signal).then(resolve, () => resolve(1));
+    };
+    process.once('SIGTERM', () => handle('SIGTERM'));
+    process.once('SIGINT', () => handle('SIGINT'));
+  });
+}
+
+/** One-time work that must not race between workers: keys, the first user. */
+async function prepare(loaded: LoadedConfig, io: CliIo, log: Logger): Promise<KeyMaterial> {
+  const { config } = loaded;
+  if (loaded.embedded) log.warn({ config: loaded.path }, 'no config/gateway.yaml: serving the embedded default (copy config/gateway.example.yaml to change it)');
   const keys = await keysFor(config, (m) => log.warn(m));
   for (const f of keys.created) log.info({ file: f }, 'created');
 
   const groups = [...new Set(config.mappings.map((m) => m.group))];
-  const usesLocal = configuredKinds(config).includes('local');
-  const first = usesLocal ? await bootstrapUsers(config.identity.local.usersFile, groups) : undefined;
+  const first = configuredKinds(config).includes('local') ? await bootstrapUsers(config.identity.local.usersFile, groups) : undefined;
   if (first) {
     // Straight to the terminal, not through the logger: log pipelines keep what they get.
     io.stderr.write(
@@ -37,37 +56,104 @@ export async function serve(loaded: LoadedConfig, io: CliIo): Promise<number> {
         `  Add more users with: pai-sso user add NAME --groups ${groups[0] ?? 'GROUP'}\n\n`,
     );
   }
+  return keys;
+}
 
+/** Builds and starts one server in this process; resolves to a stop function. */
+async function startServer(config: Config, keys: KeyMaterial, io: CliIo, log: Logger, announce: boolean): Promise<() => Promise<void>> {
   const sources = await createSources(config, {
     env: io.env,
     onReload: (kind, detail) => log.info({ source: kind, detail }, 'identity source reloaded'),
     onError: (kind, err) => log.error({ source: kind, err: { message: err.message } }, 'identity source reload failed; keeping the previous state'),
   });
-  for (const w of mappingWarnings(config, sources)) log.warn(w);
+  if (announce) for (const w of mappingWarnings(config, sources)) log.warn(w);
   const app = await buildServer({ config, keys, sources, logger: log });
   await app.listen({ host: config.server.host, port: config.server.port });
-  const addr = app.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : config.server.port;
-  log.info(
-    { url: `${config.server.baseUrl.replace(/\/+$/, '')}/`, listen: `${config.server.host}:${port}`, site: config.idp.site, entityId: config.idp.entityId, cert: keys.current.sha256, host: hostname() },
-    `pai-sso ready: open ${config.server.baseUrl.replace(/\/+$/, '')}/`,
-  );
+  if (announce) {
+    const addr = app.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : config.server.port;
+    log.info(
+      { url: publicRoot(config), listen: `${config.server.host}:${port}`, site: config.idp.site, entityId: config.idp.entityId, cert: keys.current.sha256, workers: workerCount(config), host: hostname() },
+      `pai-sso ready: open ${publicRoot(config)}`,
+    );
+  }
+  // Drain first: balancers see /readyz fail and clients are told to reconnect elsewhere,
+  // while connections already queued in the kernel still get answers. Then close()
+  // stops accepting and waits for in-flight requests.
+  return async () => {
+    app.drain();
+    await new Promise((resolve) => setTimeout(resolve, config.server.shutdownGraceSeconds * 1000));
+    await app.close();
+  };
+}
 
-  return new Promise<number>((resolve) => {
-    let closing = false;
-    const stop = (signal: string) => {
-      if (closing) return;
-      closing = true;
+/**
+ * Starts the gateway and resolves when it has shut down cleanly after a signal. With
+ * `server.workers` > 1 the primary prepares keys and users once, then forks workers
+ * that share the listening socket (node:cluster). Sessions are sealed cookies and the
+ * session key is on disk, so any worker can serve any request.
+ */
+export async function serve(loaded: LoadedConfig, io: CliIo): Promise<number> {
+  const { config } = loaded;
+  const workers = workerCount(config);
+
+  if (cluster.isWorker) {
+    const log = createLogger(config.log.level).child({ worker: cluster.worker?.id });
+    const keys = await keysFor(config, () => {});
+    const stop = await startServer(config, keys, io, log, false);
+    process.send?.({ type: 'pai-sso:listening' });
+    return onSignal(async () => {
+      await stop();
+      // The IPC channel to the primary would keep this process alive forever.
+      process.disconnect?.();
+      return 0;
+    });
+  }
+
+  const log = createLogger(config.log.level);
+  const keys = await prepare(loaded, io, log);
+  if (workers <= 1) {
+    const stop = await startServer(config, keys, io, log, true);
+    return onSignal(async (signal) => {
       log.info({ signal }, 'shutting down: finishing in-flight requests');
-      app.close().then(
-        () => resolve(0),
-        (err: Error) => {
-          log.error({ err: { message: err.message } }, 'shutdown failed');
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+      await stop();
+      return 0;
+    });
+  }
+  return runPrimary(config, keys, workers, log);
+}
+
+async function runPrimary(config: Config, keys: KeyMaterial, workers: number, log: Logger): Promise<number> {
+  let stopping = false;
+  const fork = () =>
+    new Promise<void>((resolve, reject) => {
+      const w = cluster.fork();
+      w.once('message', (m: { type?: string }) => m.type === 'pai-sso:listening' && resolve());
+      w.once('exit', (code) => reject(new Error(`worker exited with code ${code} before listening`)));
+    });
+  await Promise.all(Array.from({ length: workers }, fork));
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    log.error({ worker: worker.id, code, signal }, 'worker died; starting a new one');
+    fork().catch((err: Error) => log.error({ err: { message: err.message } }, 'replacement worker failed'));
+  });
+  log.info(
+    { url: publicRoot(config), listen: `${config.server.host}:${config.server.port}`, site: config.idp.site, entityId: config.idp.entityId, cert: keys.current.sha256, workers, host: hostname() },
+    `pai-sso ready: open ${publicRoot(config)}`,
+  );
+  return onSignal(async (signal) => {
+    stopping = true;
+    log.info({ signal, workers }, 'shutting down: workers finish in-flight requests');
+    const all = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
+    const codes = await Promise.all(
+      all.map(
+        (w) =>
+          new Promise<number>((resolve) => {
+            w.once('exit', (code) => resolve(code ?? 1));
+            w.process.kill('SIGTERM');
+          }),
+      ),
+    );
+    return codes.every((c) => c === 0) ? 0 : 1;
   });
 }

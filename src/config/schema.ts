@@ -24,6 +24,16 @@ export const ServerSchema = Type.Object(
     trustProxy: Type.Union([Type.Boolean(), Type.String(), Type.Array(Type.String())], { default: false }),
     bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 1048576, default: 16384 }),
     loginAttemptsPerMinute: Type.Integer({ minimum: 1, maximum: 10000, default: 20, description: 'POST /login per client address' }),
+    shutdownGraceSeconds: Type.Number({
+      minimum: 0,
+      maximum: 120,
+      default: 3,
+      description: 'After SIGTERM: /readyz answers 503 and responses close their connection for this long, then the server stops',
+    }),
+    workers: Type.Union([Type.Integer({ minimum: 1, maximum: 256 }), Type.Literal('auto')], {
+      default: 1,
+      description: 'Processes serving requests (node:cluster); auto = one per core',
+    }),
   },
   Strict,
 );
@@ -140,11 +150,11 @@ export const IdentitySchema = Type.Object(
     header: Type.Optional(HeaderIdentitySchema),
     oidc: Type.Optional(OidcIdentitySchema),
     ldap: Type.Optional(LdapIdentitySchema),
+    saml: Type.Optional(SamlIdentitySchema),
   },
   Strict,
 );
 
-    saml: Type.Optional(SamlIdentitySchema),
 export const KeysSchema = Type.Object(
   {
     dir: Type.String({ default: 'certs', description: 'Directory of signing key, certificate and session secret' }),

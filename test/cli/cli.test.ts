@@ -7,7 +7,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { main } from '../../src/cli.js';
 import { readUsers } from '../../src/identity/users-file.js';
-import { verifyPassword } from '../../src/identity/password.js';
+import { hashPassword, verifyPassword } from '../../src/identity/password.js';
+import { writeUsers } from '../../src/identity/users-file.js';
+import { createServer } from 'node:net';
+import { FAST_SCRYPT } from '../helpers/gateway.js';
 import { baseConfig } from '../helpers/gateway.js';
 
 let dir: string;
@@ -91,7 +94,7 @@ describe('the pai-sso binary', () => {
   });
 
   it('starts on a config, says where to go, serves /readyz and stops cleanly on SIGTERM', async () => {
-    await writeFile(configPath, stringify({ ...baseConfig(), server: { baseUrl: 'http://127.0.0.1:0', port: 0 }, keys: { dir: join(dir, 'certs') }, identity: { source: 'local', local: { usersFile: join(dir, 'users.yaml') } } }));
+    await writeFile(configPath, stringify({ ...baseConfig(), server: { baseUrl: 'http://127.0.0.1:0', port: 0, shutdownGraceSeconds: 0.2 }, keys: { dir: join(dir, 'certs') }, identity: { source: 'local', local: { usersFile: join(dir, 'users.yaml') } } }));
     const child = spawn(process.execPath, ['bin/pai-sso.js', 'serve', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -117,5 +120,51 @@ describe('the pai-sso binary', () => {
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(0);
+  });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+describe('several workers', () => {
+  it('serve one session from any worker and shut down together on SIGTERM', { timeout: 90_000 }, async () => {
+    const port = await freePort();
+    const usersFile = join(dir, 'users.yaml');
+    await writeUsers(usersFile, { alice: { id: 'u-a', groups: ['ml'], passwordHash: await hashPassword('correct horse battery', FAST_SCRYPT) } });
+    await writeFile(configPath, stringify({ ...baseConfig(), server: { baseUrl: `http://127.0.0.1:${port}`, port, workers: 2, shutdownGraceSeconds: 0.2 }, keys: { dir: join(dir, 'certs') }, identity: { source: 'local', local: { usersFile } } }));
+    const child = spawn(process.execPath, ['bin/pai-sso.js', 'serve', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    await expect.poll(() => out, { timeout: 60_000, interval: 100 }).toContain('pai-sso ready');
+    expect(out).toContain('"workers":2');
+    const base = `http://127.0.0.1:${port}`;
+    const page = await fetch(`${base}/login`);
+    const flowCookie = (page.headers.getSetCookie()[0] ?? '').split(';')[0] ?? '';
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
+    const login = await fetch(`${base}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: flowCookie },
+      body: new URLSearchParams({ username: 'alice', password: 'correct horse battery', csrf }).toString(),
+    });
+    expect(login.status).toBe(303);
+    const session = login.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => c?.startsWith('pai_sso=')) ?? '';
+    // New connections each time, so the kernel spreads them over both workers.
+    for (let i = 0; i < 8; i++) {
+      const res = await fetch(`${base}/sso/pai`, { headers: { cookie: session, connection: 'close' } });
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('name="SAMLResponse"');
+    }
+    const workersIssuing = new Set(out.split('\n').filter((l) => l.includes('"audit":"assertion.issued"')).map((l) => (JSON.parse(l) as { worker: number }).worker));
+    expect(workersIssuing.size).toBe(2);
+    child.kill('SIGTERM');
+    expect(await new Promise<number | null>((resolve) => child.on('exit', resolve))).toBe(0);
   });
 });

@@ -40,6 +40,18 @@ describe('operator endpoints', () => {
     expect(ready.json().checks.identity.ok).toBe(false);
   });
 
+  it('drains before shutdown: not ready, and every response closes its connection', async () => {
+    gw = await startGateway();
+    expect((await gw.app.inject('/healthz')).headers.connection).not.toBe('close');
+    gw.app.drain();
+    const ready = await gw.app.inject('/readyz');
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json().status).toBe('draining');
+    const page = await gw.app.inject('/login');
+    expect(page.statusCode).toBe(200);
+    expect(page.headers.connection).toBe('close');
+  });
+
   it('exposes Prometheus metrics that count decisions', async () => {
     gw = await startGateway();
     await gw.app.inject('/sso/pai?target=nowhere');

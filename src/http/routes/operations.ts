@@ -39,7 +39,8 @@ export const operationsRoutes: FastifyPluginAsync<GatewayDeps> = async (app, dep
     const failed = statuses.filter((s) => !s.ok);
     const identity = failed.length ? { ok: false, reason: failed.map((f) => f.reason).join('; ') } : { ok: true };
     const checks = { config: { ok: true }, signingKey: deps.checkSigner(), identity };
-    const ready = checks.signingKey.ok && checks.identity.ok;
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+    const ready = checks.signingKey.ok && checks.identity.ok && !app.isDraining();
+    const status = app.isDraining() ? 'draining' : ready ? 'ready' : 'not ready';
+    return reply.code(ready ? 200 : 503).send({ status, checks });
   });
 };

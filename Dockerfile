@@ -1,10 +1,11 @@
 # syntax=docker/dockerfile:1
-# Build stage: full dependency tree, TypeScript compiled to dist/.
+# Build stage: full dependency tree; src/ bundled to dist/ by esbuild (scripts/build.mjs).
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY scripts ./scripts
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 

@@ -11,7 +11,7 @@ import { median } from './lib/stats.js';
 // already on disk. Two ways `node bin/pai-sso.js serve` can run:
 //   tsx  - no dist/: the launcher registers tsx and compiles src/ on the fly;
 //   dist - `npm run build` output present: plain node on compiled JS.
-// The dist case runs from a staging copy (bin/, dist/ built with --outDir, data/, and a
+// The dist case runs from a staging copy (bin/, dist/ built by scripts/build.mjs, data/, and a
 // node_modules symlink) so a dist/ never appears in the shared working tree, where
 // bin/pai-sso.js would silently prefer it over everyone else's fresh src/.
 
@@ -40,7 +40,7 @@ async function once(root: string): Promise<number> {
 
 function stageDist(): string {
   const stage = mkdtempSync(join(tmpdir(), 'pai-sso-dist-'));
-  execFileSync(join(REPO, 'node_modules/.bin/tsc'), ['-p', join(REPO, 'tsconfig.build.json'), '--outDir', join(stage, 'dist')], { cwd: REPO, stdio: 'pipe' });
+  execFileSync(process.execPath, [join(REPO, 'scripts/build.mjs'), join(stage, 'dist')], { cwd: REPO, stdio: 'pipe' });
   cpSync(join(REPO, 'bin'), join(stage, 'bin'), { recursive: true });
   cpSync(join(REPO, 'package.json'), join(stage, 'package.json'));
   if (existsSync(join(REPO, 'data'))) cpSync(join(REPO, 'data'), join(stage, 'data'), { recursive: true });

@@ -64,7 +64,7 @@ async function startServer(config: Config, keys: KeyMaterial, io: CliIo, log: Lo
   const sources = await createSources(config, {
     env: io.env,
     onReload: (kind, detail) => log.info({ source: kind, detail }, 'identity source reloaded'),
-    onError: (kind, err) => log.error({ source: kind, err: { message: err.message } }, 'identity source reload failed; keeping the previous state'),
+    onError: (kind, err) => log.error({ source: kind, err: { message: err.message } }, 'identity source error'),
   });
   if (announce) for (const w of mappingWarnings(config, sources)) log.warn(w);
   const app = await buildServer({ config, keys, sources, logger: log });

@@ -15,7 +15,10 @@ export async function generateSigningPair(commonName: string, validityDays: numb
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
-  const { generate } = await import('selfsigned');
+  // Loaded only when a key is generated. A CommonJS module: Node hands named exports,
+  // a bundle may hand only `default`.
+  const selfsigned: typeof import('selfsigned') & { default?: typeof import('selfsigned') } = await import('selfsigned');
+  const generate = selfsigned.default?.generate ?? selfsigned.generate;
   const notBefore = new Date(Date.now() - 60_000);
   const pems = await generate([{ name: 'commonName', value: commonName }], {
     keyPair: { privateKey, publicKey },

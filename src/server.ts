@@ -75,6 +75,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     now,
     // Uses app.sessions only when called, so it can exist before the session plugin does.
     completion: createCompletion(app, audit, keys.sessionSecret),
+    slimUser,
   };
 
   let draining = false;

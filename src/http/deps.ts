@@ -4,7 +4,7 @@ import type { RoleMapper } from '../mapping/roles.js';
 import type { Issuer } from '../saml/issue.js';
 import type { SiteFacts } from '../saml/alibaba.js';
 import type { Audit } from '../audit/audit.js';
-import type { LoginCompletion } from '../identity/user.js';
+import type { LoginCompletion, User } from '../identity/user.js';
 
 /** What the routes need, built once by buildServer. */
 export interface GatewayDeps {
@@ -19,4 +19,6 @@ export interface GatewayDeps {
   readonly checkSigner: () => { ok: boolean; reason?: string };
   readonly now: () => number;
   readonly completion: LoginCompletion;
+  /** The user as the session stores them: only groups some mapping mentions. */
+  readonly slimUser: (user: User) => User;
 }

@@ -32,7 +32,10 @@ export function safeReturnTo(value: string | undefined): string {
   }
   try {
     const u = new URL(value, 'http://gateway.invalid');
-    return u.origin === 'http://gateway.invalid' ? `${u.pathname}${u.search}` : '/';
+    // Checked again after parsing: dot-segments (`/.//evil`, `/%2e%2e//evil`) normalise
+    // into a scheme-relative `//evil` that a browser would follow off-site.
+    if (u.origin !== 'http://gateway.invalid' || u.pathname.startsWith('//') || u.pathname.includes('\\')) return '/';
+    return `${u.pathname}${u.search}`;
   } catch {
     return '/';
   }

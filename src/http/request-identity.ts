@@ -3,6 +3,8 @@ import type { GatewayDeps } from './deps.js';
 import { messagePage } from './views.js';
 import { newNonce, sendHtml } from './pages.js';
 
+const sameGroups = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
+
 // Only the pages a person opens; probes, metadata and metrics never look at identity.
 const USER_FACING = new Set(['/', '/sso/pai', '/login']);
 
@@ -24,8 +26,11 @@ export const requestIdentityPlugin = fp<GatewayDeps>(
         const nonce = newNonce();
         return sendHtml(reply, 403, nonce, messagePage(nonce, 'Identity not accepted', 'This request carried an identity from a source the gateway does not trust.', false));
       }
+      // The proxy's groups on this request are the truth: a group removed upstream must
+      // take its role away now, not when the cookie expires.
       const current = request.session;
-      if (current && current.user.id === found.user.id && current.user.source === found.user.source) return;
+      const slim = deps.slimUser(found.user);
+      if (current && current.user.id === slim.id && current.user.source === slim.source && sameGroups(current.user.groups, slim.groups)) return;
       request.session = app.sessions.start(reply, found.user);
       deps.audit({ event: 'login.succeeded', user: found.user.username, userId: found.user.id, source: source.kind, groups: request.session.user.groups, ip: request.ip, reqId: request.id });
       app.metrics.logins.inc({ result: 'succeeded' });

@@ -254,7 +254,10 @@ export function createLdapSource(cfg: LdapIdentityConfig, env: NodeJS.ProcessEnv
 
     let frontier: string[] = [];
     if (s.groups.from === 'memberOf') {
-      for (const dn of memberOf) if (add(dn)) frontier.push(dn);
+      // With groups.base set, memberOf values outside it are ignored: mappings may name a
+      // group by its cn, and a same-named group in an OU where people can create groups
+      // must not grant a role.
+      for (const dn of memberOf) if ((base === undefined || isUnderDn(dn, base)) && add(dn)) frontier.push(dn);
     } else if (base !== undefined) {
       for (const e of await search(client, base, fillFilter(s.groups.filter, { dn: userDn }), [s.groups.nameAttribute], 'group search')) if (add(e.dn, e)) frontier.push(e.dn);
     }

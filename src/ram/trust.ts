@@ -125,7 +125,10 @@ export function mergeTrust(actualDocument: string, role: DesiredRole, prune: boo
   try {
     parsed = JSON.parse(actualDocument);
   } catch {
-    notes.push('the current trust policy is not valid JSON; it is replaced');
+    // Without --prune nothing we did not write is ever dropped, and an unreadable
+    // policy is entirely things we did not write.
+    if (!prune) throw new Error(`role ${role.roleName}: its trust policy is not valid JSON; fix it in the console, or rerun with --prune to replace it`);
+    notes.push('the current trust policy is not valid JSON; it is replaced (--prune)');
   }
   const actual = statementsOf(parsed);
   const providerArn = asList(principal(role.samlStatement)['Federated'])[0] ?? '';
@@ -135,11 +138,18 @@ export function mergeTrust(actualDocument: string, role: DesiredRole, prune: boo
   const existingServices = new Set<string>();
   for (const st of actual) {
     const fed = asList(principal(st)['Federated']);
-    if (fed.includes(providerArn)) {
+    // Ours only in the shape we write: Allow sts:AssumeRole for Federated principals.
+    // A Deny, another action or a condition-less variant naming our provider is someone
+    // else's decision and is kept whole.
+    const ourShape = st['Effect'] === 'Allow' && asList(st['Action']).join() === 'sts:AssumeRole';
+    if (fed.includes(providerArn) && ourShape) {
       ours.push(st);
+      const { Federated: _ours, ...otherKinds } = principal(st);
       const others = fed.filter((f) => f !== providerArn);
-      // A statement that also trusts another IdP keeps trusting it, in a statement of its own.
-      if (others.length) foreign.push({ ...st, Principal: { ...principal(st), Federated: others } });
+      // Whatever else the statement trusts (another IdP, a RAM account) keeps being
+      // trusted, in a statement of its own.
+      const rest = { ...otherKinds, ...(others.length ? { Federated: others } : {}) };
+      if (Object.keys(rest).length) foreign.push({ ...st, Principal: rest });
     } else if (isServiceOnly(st)) {
       for (const s of asList(principal(st)['Service'])) existingServices.add(s);
     } else foreign.push(st);
@@ -148,7 +158,7 @@ export function mergeTrust(actualDocument: string, role: DesiredRole, prune: boo
   const wantSaml = canon(role.samlStatement);
   if (ours.length === 0) {
     changes.push(`+ trust Federated ${providerArn} when saml:recipient = ${recipients(role.samlStatement).join(',')}`);
-  } else if (!(ours.length === 1 && canon({ ...ours[0], Principal: { ...principal(ours[0]!), Federated: [providerArn] } }) === wantSaml)) {
+  } else if (!(ours.length === 1 && canon({ ...ours[0], Principal: { Federated: [providerArn] } }) === wantSaml)) {
     const was = [...new Set(ours.flatMap(recipients))];
     const want = recipients(role.samlStatement);
     if (was.join() !== want.join()) changes.push(`~ trust saml:recipient ${was.join(',') || '(none)'} -> ${want.join(',')}`);

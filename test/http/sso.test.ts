@@ -252,6 +252,17 @@ describe('login', () => {
     expect(audits(gw, 'login.failed').map((a) => a['reason'])).toEqual(['csrf', 'csrf']);
   });
 
+  it.each(['/.//evil.example/x', '/..//evil.example', '/%2e%2e//evil.example', '/./%5Cevil.example'])('never redirects a signed-in user off-site from GET /login (returnTo=%s)', async (returnTo) => {
+    gw = await startGateway();
+    const { jar } = await login(gw, 'alice', PASSWORD);
+    const res = await request(gw, jar, 'GET', `/login?returnTo=${encodeURIComponent(returnTo)}`);
+    expect(res.statusCode).toBe(303);
+    const location = String(res.headers.location);
+    // What a browser would do with the Location header: stay on our origin.
+    expect(new URL(location, 'https://gw.example').origin).toBe('https://gw.example');
+    expect(location.startsWith('//')).toBe(false);
+  });
+
   it.each(['//evil.example/x', 'https://evil.example/', '/\\evil.example', '/%0d%0aSet-Cookie:x', 'javascript:alert(1)'])(
     'never redirects off-site after login (returnTo=%s)',
     async (returnTo) => {

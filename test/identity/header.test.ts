@@ -69,6 +69,17 @@ describe('trusted proxy headers', () => {
     expect(second.body).toContain('Signed in as yan');
   });
 
+  it('takes a role away as soon as the proxy stops sending the group', async () => {
+    gw = await gatewayTrusting(['127.0.0.1']);
+    const jar = new Jar();
+    const first = await gw.app.inject({ method: 'GET', url: '/sso/pai', headers: proxied(), remoteAddress: '127.0.0.1' });
+    expect(first.statusCode).toBe(200);
+    jar.take(first);
+    const after = await gw.app.inject({ method: 'GET', url: '/sso/pai', headers: { ...proxied({ 'x-forwarded-groups': 'sales' }), cookie: jar.header() }, remoteAddress: '127.0.0.1' });
+    expect(after.statusCode).toBe(403);
+    expect(after.body).not.toContain('SAMLResponse');
+  });
+
   it('sends a request without identity headers to a page that says where to sign in', async () => {
     gw = await gatewayTrusting(['127.0.0.1']);
     const res = await gw.app.inject({ method: 'GET', url: '/login' });

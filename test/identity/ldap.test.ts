@@ -55,6 +55,8 @@ async function seed(dir: Slapd): Promise<void> {
     await c.add(g('interns'), { objectClass: ['groupOfNames'], cn: 'interns', member: [`uid=bob,${PEOPLE}`] });
     await c.add(g('researchers'), { objectClass: ['groupOfNames'], cn: 'researchers', member: [g('interns')] });
     await c.add(g('ml'), { objectClass: ['groupOfNames'], cn: 'ml', member: [g('researchers'), JANE_DN] });
+    // A same-named group outside ou=groups, e.g. in an OU where people may create groups.
+    await c.add(`cn=ml-admins,${PEOPLE}`, { objectClass: ['groupOfNames'], cn: 'ml-admins', member: [`uid=carol,${PEOPLE}`] });
     await c.add(g('loop-a'), { objectClass: ['groupOfNames'], cn: 'loop-a', member: [`uid=carol,${PEOPLE}`] });
     await c.add(g('loop-b'), { objectClass: ['groupOfNames'], cn: 'loop-b', member: [g('loop-a')] });
     await c.modify(g('loop-a'), new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [g('loop-b')] }) }));
@@ -227,6 +229,12 @@ describe('LDAP against slapd', () => {
       const user = await createLdapSource(ldapConfig({ groups: { base: GROUPS, from } }), env).authenticate(JANE_UID, JANE_PW);
       expect(user).toMatchObject({ username: JANE_UID, displayName: 'Doe, Jane (ops)*', groups: [g('ml')], groupNames: { [g('ml')]: 'ml' } });
     }
+  });
+
+  it('ignores memberOf groups outside groups.base, so a same-named rogue group grants nothing', async () => {
+    const scoped = await createLdapSource(ldapConfig({ groups: { base: GROUPS } }), env).authenticate('carol', 'carol-Pass-1');
+    expect(scoped?.groups).not.toContain(`cn=ml-admins,${PEOPLE}`);
+    expect(Object.values(scoped?.groupNames ?? {})).not.toContain('ml-admins');
   });
 
   it('refuses a username that matches two entries, even with the right password', async () => {

@@ -57,10 +57,21 @@ describe('trust policy merge', () => {
     expect(prune.changes).toContain('- trust Service ecs.aliyuncs.com');
   });
 
-  it('replaces an unparseable document and says so', () => {
-    const m = mergeTrust('{nope', role(), false);
+  it('refuses an unparseable document unless pruning, then replaces it and says so', () => {
+    expect(() => mergeTrust('{nope', role(), false)).toThrow(/not valid JSON.*--prune/);
+    const m = mergeTrust('{nope', role(), true);
     expect(m.changed).toBe(true);
     expect(m.notes[0]).toMatch(/not valid JSON/);
+  });
+
+  it('keeps other principal kinds that share our statement, and Deny statements naming our provider', () => {
+    const shared = { ...ours, Principal: { Federated: [PROVIDER], RAM: ['acs:ram::999999999999:root'] } };
+    const deny = { Effect: 'Deny', Action: 'sts:AssumeRole', Principal: { Federated: PROVIDER }, Condition: { IpAddress: { 'acs:SourceIp': '10.0.0.0/8' } } };
+    const m = mergeTrust(doc(shared, deny), role(), false);
+    const out = JSON.parse(m.document) as { Statement: Array<Record<string, unknown>> };
+    expect(out.Statement).toContainEqual(expect.objectContaining({ Principal: { RAM: ['acs:ram::999999999999:root'] } }));
+    expect(out.Statement).toContainEqual(deny);
+    expect(out.Statement).toContainEqual(expect.objectContaining({ Effect: 'Allow', Principal: { Federated: [PROVIDER] } }));
   });
 });
 

@@ -1,5 +1,6 @@
-import { Ajv, type ErrorObject } from 'ajv';
-import { ConfigSchema, type Config } from './schema.js';
+import type { ErrorObject } from 'ajv';
+import type { Config } from './schema.js';
+import { checkShape } from './shape-validator.js';
 import type { ConfigProblem } from './errors.js';
 import { checkRegister } from './register-schema.js';
 import {
@@ -11,9 +12,6 @@ import {
   RELAY_STATE_DOMAINS,
   isAllowedRelayState,
 } from '../saml/alibaba.js';
-
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false });
-const checkShape = ajv.compile<Config>(ConfigSchema);
 
 function toPath(instancePath: string, extra?: string): string {
   const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));

@@ -33,6 +33,16 @@ describe('the built bundle', () => {
     expect(md.stdout).toContain('<md:IDPSSODescriptor');
   });
 
+  it('lists every problem of a broken config through the precompiled validator, exit 2', () => {
+    const broken = join(stage, 'broken.yaml');
+    writeFileSync(broken, stringify(baseConfig({ server: { baseUrl: 'https://x.example', colour: 'blue' }, idp: { entityId: 'e', site: 'eu' }, mappings: [{ group: 'g', roles: ['nope'] }] })));
+    const res = spawnSync(process.execPath, [join(stage, 'bin/pai-sso.js'), 'check', '--config', broken], { cwd: stage, encoding: 'utf8' });
+    expect(res.status).toBe(2);
+    expect(res.stderr).toContain('server.colour: unknown key');
+    expect(res.stderr).toContain('idp.site: must be one of: cn, intl');
+    expect(res.stderr).toContain('mappings.0.roles.0: refers to unknown role "nope"');
+  });
+
   it('loads the register chunk and its policy data', () => {
     const res = run('register', 'policy');
     expect(res.status, res.stderr).toBe(0);

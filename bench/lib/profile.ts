@@ -39,9 +39,10 @@ function shortUrl(url: string): string {
   return url.replace(/^file:\/\//, '');
 }
 
-export function selfTimes(profile: CpuProfile, top = 15): { totalMs: number; rows: SelfTimeRow[] } {
+
+/** Calls `visit` with each sampled node and the time attributed to it; returns the total (µs). */
+function eachSample(profile: CpuProfile, visit: (node: ProfileNode, dt: number) => void): number {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const self = new Map<string, { fn: string; where: string; us: number }>();
   let total = 0;
   // timeDeltas[i] is the time before sample i; attribute it to the sampled node.
   for (let i = 0; i < profile.samples.length; i++) {
@@ -49,13 +50,21 @@ export function selfTimes(profile: CpuProfile, top = 15): { totalMs: number; row
     const dt = profile.timeDeltas[i] ?? 0;
     if (!node) continue;
     total += dt;
+    visit(node, dt);
+  }
+  return total;
+}
+
+export function selfTimes(profile: CpuProfile, top = 15): { totalMs: number; rows: SelfTimeRow[] } {
+  const self = new Map<string, { fn: string; where: string; us: number }>();
+  const total = eachSample(profile, (node, dt) => {
     const fn = node.callFrame.functionName || '(anonymous)';
     const where = `${shortUrl(node.callFrame.url)}${node.callFrame.url ? `:${node.callFrame.lineNumber + 1}` : ''}`;
     const key = `${fn}@${where}`;
     const row = self.get(key) ?? { fn, where, us: 0 };
     row.us += dt;
     self.set(key, row);
-  }
+  });
   const rows = [...self.values()]
     .sort((a, b) => b.us - a.us)
     .slice(0, top)
@@ -65,14 +74,8 @@ export function selfTimes(profile: CpuProfile, top = 15): { totalMs: number; row
 
 /** Self time grouped by package (or src/ file): the coarse "where does it go" answer. */
 export function selfTimeByArea(profile: CpuProfile): { area: string; share: number }[] {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const areas = new Map<string, number>();
-  let total = 0;
-  for (let i = 0; i < profile.samples.length; i++) {
-    const node = byId.get(profile.samples[i] as number);
-    const dt = profile.timeDeltas[i] ?? 0;
-    if (!node) continue;
-    total += dt;
+  const total = eachSample(profile, (node, dt) => {
     const url = node.callFrame.url;
     let area: string;
     if (!url) area = `(native) ${node.callFrame.functionName || '(program)'}`;
@@ -82,7 +85,7 @@ export function selfTimeByArea(profile: CpuProfile): { area: string; share: numb
     } else if (url.startsWith('node:')) area = url;
     else area = shortUrl(url);
     areas.set(area, (areas.get(area) ?? 0) + dt);
-  }
+  });
   return [...areas].map(([area, us]) => ({ area, share: total ? us / total : 0 })).sort((a, b) => b.share - a.share);
 }
 

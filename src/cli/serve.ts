@@ -6,6 +6,7 @@ import { loadOrCreateKeys, type KeyMaterial } from '../keys/store.js';
 import { configuredKinds, createSources, mappingWarnings } from '../identity/sources.js';
 import { bootstrapUsers } from '../identity/bootstrap.js';
 import { buildServer } from '../server.js';
+import { publicUrl } from '../saml/metadata.js';
 import { createLogger } from '../logger.js';
 import type { Config } from '../config/schema.js';
 import type { CliIo } from './io.js';
@@ -23,7 +24,7 @@ export function workerCount(config: Config): number {
   return config.server.workers === 'auto' ? availableParallelism() : config.server.workers;
 }
 
-const publicRoot = (config: Config) => `${config.server.baseUrl.replace(/\/+$/, '')}/`;
+const publicRoot = (config: Config) => publicUrl(config.server.baseUrl, '/');
 
 /** Resolves with the exit code once SIGTERM/SIGINT has been handled by `stop`. */
 function onSignal(stop: (signal: string) => Promise<number>): Promise<number> {

@@ -59,7 +59,6 @@ function signedInHeader(user: { displayName: string }, logoutCsrf: string): Html
 }
 
 export interface TargetLink {
-  readonly name: string;
   readonly label: string;
   readonly href: string;
 }

@@ -1,4 +1,4 @@
-import { X509Certificate, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { X509Certificate, createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateSigningPair } from './generate.js';
@@ -35,7 +35,10 @@ export class KeyStoreError extends Error {
 }
 
 export function describeCert(pem: string): SigningCert {
-  const x = new X509Certificate(pem);
+  return describeX509(new X509Certificate(pem));
+}
+
+function describeX509(x: X509Certificate): SigningCert {
   return {
     pem: x.toString(),
     base64: x.raw.toString('base64'),
@@ -109,15 +112,14 @@ export async function loadOrCreateKeys(opts: KeyStoreOptions): Promise<KeyMateri
   if (privateKey.asymmetricKeyType !== 'rsa' || (privateKey.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
     throw new KeyStoreError(`${keyPath}: must be an RSA key of at least 2048 bits`);
   }
-  let current: SigningCert;
+  let x509: X509Certificate;
   try {
-    current = describeCert(certPem);
+    x509 = new X509Certificate(certPem);
   } catch {
     throw new KeyStoreError(`${certPath}: not a readable PEM certificate`);
   }
-  const certKey = new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' });
-  const ownKey = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
-  if (!certKey.equals(ownKey)) throw new KeyStoreError(`${certPath}: certificate does not match ${keyPath}`);
+  if (!x509.checkPrivateKey(privateKey)) throw new KeyStoreError(`${certPath}: certificate does not match ${keyPath}`);
+  const current = describeX509(x509);
   if (current.notAfter.getTime() < Date.now()) warn(`${certPath} expired on ${current.notAfter.toISOString()}`);
 
   const nextPem = await readIfExists(join(opts.dir, FILES.nextCert));

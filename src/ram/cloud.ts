@@ -30,6 +30,25 @@ const HINTS: ReadonlyArray<readonly [RegExp, string]> = [
   [/^(NoPermission|Forbidden)/, 'the credential lacks a permission; `pai-sso register policy` prints the policy it needs'],
 ];
 
+interface SdkRole {
+  roleId?: string;
+  arn?: string;
+  assumeRolePolicyDocument?: string;
+  maxSessionDuration?: number;
+  description?: string;
+}
+
+/** GetRole and CreateRole answer with the same Role shape; fields the API left out take the fallback. */
+function roleState(r: SdkRole, fallback: { trustPolicy: string; maxSessionDuration: number }): RoleState {
+  return {
+    roleId: r.roleId ?? '',
+    arn: r.arn ?? '',
+    trustPolicy: r.assumeRolePolicyDocument ?? fallback.trustPolicy,
+    maxSessionDuration: r.maxSessionDuration ?? fallback.maxSessionDuration,
+    description: r.description,
+  };
+}
+
 export class CloudCallError extends Error {
   override readonly name = 'CloudCallError';
   constructor(
@@ -205,14 +224,7 @@ export class Cloud {
   async getRole(name: string): Promise<RoleState | null> {
     const res = await this.#get('ram:GetRole', () => this.clients.ram.getRole(new Ram.GetRoleRequest({ roleName: name })));
     const r = res?.body?.role;
-    if (!r) return null;
-    return {
-      roleId: r.roleId ?? '',
-      arn: r.arn ?? '',
-      trustPolicy: r.assumeRolePolicyDocument ?? '',
-      maxSessionDuration: r.maxSessionDuration ?? 3600,
-      description: r.description,
-    };
+    return r ? roleState(r, { trustPolicy: '', maxSessionDuration: 3600 }) : null;
   }
 
   async createRole(name: string, trustPolicy: string, maxSessionDuration: number, description: string | undefined): Promise<RoleState | undefined> {
@@ -227,13 +239,7 @@ export class Cloud {
       () => undefined,
     );
     if (!res) return (await this.getRole(name)) ?? undefined;
-    return {
-      roleId: res.roleId ?? '',
-      arn: res.arn ?? '',
-      trustPolicy: res.assumeRolePolicyDocument ?? trustPolicy,
-      maxSessionDuration: res.maxSessionDuration ?? maxSessionDuration,
-      description: res.description,
-    };
+    return roleState(res, { trustPolicy, maxSessionDuration });
   }
 
   async updateRole(name: string, change: { trustPolicy?: string; maxSessionDuration?: number }): Promise<void> {

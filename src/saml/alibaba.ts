@@ -5,6 +5,8 @@ import type { Site } from '../config/schema.js';
 // Recipient in the assertion and the saml:recipient in the role's trust policy.
 
 export interface SiteFacts {
+  /** The site's own domain: the ACS redirects into the console under it. */
+  readonly domain: 'aliyun.com' | 'alibabacloud.com';
   readonly acs: string;
   readonly audience: string;
   readonly paiConsole: string;
@@ -13,12 +15,14 @@ export interface SiteFacts {
 
 export const SITES: Readonly<Record<Site, SiteFacts>> = {
   cn: {
+    domain: 'aliyun.com',
     acs: 'https://signin.aliyun.com/saml-role/sso',
     audience: 'urn:alibaba:cloudcomputing',
     paiConsole: 'https://pai.console.aliyun.com/',
     spMetadata: 'https://signin.aliyun.com/saml-role/sp-metadata.xml',
   },
   intl: {
+    domain: 'alibabacloud.com',
     acs: 'https://signin.alibabacloud.com/saml-role/sso',
     audience: 'urn:alibaba:cloudcomputing:international',
     paiConsole: 'https://pai.console.alibabacloud.com/',

@@ -8,11 +8,8 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
 }
 
-export const EXIT = { ok: 0, failure: 1, usage: 2, drift: 3 } as const;
-
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export { EXIT, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 
 export async function readAll(stream: NodeJS.ReadableStream, limit = 4096): Promise<string> {
   let out = '';

@@ -33,3 +33,11 @@ export function required(p: Record<string, string>, name: string): string {
   if (v === undefined || v === '') throw new ApiError(400, `MissingParameter.${name}`, `The parameter ${name} is required.`);
   return v;
 }
+
+/** A required name: present, 1 to `max` characters, only the characters `allowed` accepts. */
+export function requiredName(p: Record<string, string>, field: string, max: number, allowed: RegExp): string {
+  const n = required(p, field);
+  lengthCheck(n, field, 1, max);
+  if (!allowed.test(n)) throw new ApiError(400, `InvalidParameter.${field}.InvalidChars`, `The ${field} contains invalid characters.`);
+  return n;
+}

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { DOMParser } from '@xmldom/xmldom';
-import { ApiError, lengthCheck, required, unknownAction } from './errors.js';
+import { ApiError, lengthCheck, requiredName, unknownAction } from './errors.js';
 import { now, type AccountState, type Provider } from './state.js';
 
 // IMS 2019-08-15: SAML providers (Get/Create/UpdateSAMLProvider) and their metadata.
@@ -53,9 +53,7 @@ export function ims(action: string, p: Record<string, string>, a: AccountState, 
     UpdateDate: x.updated,
     ...(withDoc ? { EncodedSAMLMetadataDocument: x.doc } : {}),
   });
-  const name = required(p, 'SAMLProviderName');
-  lengthCheck(name, 'SAMLProviderName', 1, 128);
-  if (!SAML_PROVIDER_NAME.test(name)) throw new ApiError(400, 'InvalidParameter.SAMLProviderName.InvalidChars', 'The SAMLProviderName contains invalid characters.');
+  const name = requiredName(p, 'SAMLProviderName', 128, SAML_PROVIDER_NAME);
   const existing = a.providers.get(name);
   const algo = p['AuthnSignAlgo'];
   if (algo !== undefined && algo !== 'rsa-sha256' && algo !== 'rsa-sha1') throw new ApiError(400, 'InvalidParameter.AuthnSignAlgo', 'AuthnSignAlgo must be rsa-sha256 or rsa-sha1.');

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { ApiError, lengthCheck, required, unknownAction } from './errors.js';
+import { ApiError, lengthCheck, required, requiredName, unknownAction } from './errors.js';
 import { now, type AccountState, type Role } from './state.js';
 
 // RAM 2015-05-01: roles, their trust policies, custom and system policies, attachments.
@@ -58,12 +58,7 @@ export function ram(action: string, p: Record<string, string>, a: AccountState, 
     CreateDate: r.created,
     UpdateDate: r.updated,
   });
-  const roleName = () => {
-    const n = required(p, 'RoleName');
-    lengthCheck(n, 'RoleName', 1, 64);
-    if (!ROLE_NAME.test(n)) throw new ApiError(400, 'InvalidParameter.RoleName.InvalidChars', 'The RoleName contains invalid characters.');
-    return n;
-  };
+  const roleName = () => requiredName(p, 'RoleName', 64, ROLE_NAME);
   const getRole = (n: string) => {
     const r = a.roles.get(n);
     if (!r) throw new ApiError(404, 'EntityNotExist.Role', `The role ${n} does not exist.`);
@@ -74,12 +69,7 @@ export function ram(action: string, p: Record<string, string>, a: AccountState, 
     if (t !== 'System' && t !== 'Custom') throw new ApiError(400, 'InvalidParameter.PolicyType', 'PolicyType must be System or Custom.');
     return t;
   };
-  const policyName = () => {
-    const n = required(p, 'PolicyName');
-    lengthCheck(n, 'PolicyName', 1, 128);
-    if (!POLICY_NAME.test(n)) throw new ApiError(400, 'InvalidParameter.PolicyName.InvalidChars', 'The PolicyName contains invalid characters.');
-    return n;
-  };
+  const policyName = () => requiredName(p, 'PolicyName', 128, POLICY_NAME);
   const maxDuration = (v: string | undefined): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);

@@ -6,7 +6,7 @@ import { now, type AccountState, type Role } from './state.js';
 
 const ROLE_NAME = /^[A-Za-z0-9.-]+$/;
 const POLICY_NAME = /^[A-Za-z0-9-]+$/;
-const MAX_TRUST_POLICY = 4096; // UNCONFIRMED limit; large enough for any document register writes
+const MAX_TRUST_POLICY = 4096; // UNCONFIRMED limit (docs/register.md); large enough for any document register writes
 const MAX_POLICY_DOCUMENT = 6144;
 const MAX_POLICY_VERSIONS = 5;
 

@@ -1,23 +1,18 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { loadOrCreateKeys, type KeyMaterial } from '../../src/keys/store.js';
-import { hashPassword } from '../../src/identity/password.js';
-import { writeUsers } from '../../src/identity/users-file.js';
+import type { KeyMaterial } from '../../src/keys/store.js';
 import type { User } from '../../src/identity/user.js';
 import { createRoleMapper, type GrantedRole } from '../../src/mapping/roles.js';
+import { PASSWORD, USERNAME, fixtureKeys, freePort, localFiles, minimalConfig, tempDir, writeFixtureUsers } from '../../test/helpers/fixture.js';
 
 // One deployment shape for every implementation, so "equivalent assertion" means the
 // same issuer, site, NameID, one role, RoleSessionName and SessionDuration everywhere.
+// The deployment, users, keys and scrypt cost are the tests' (test/helpers/fixture.ts).
 
-export const USERNAME = 'alice';
-export const PASSWORD = 'correct horse battery';
-/** The cost test fixtures use (test/helpers/gateway.ts); stored in the hash, so logins stay real scrypt. */
-export const FAST_SCRYPT = { N: 2 ** 10, r: 8, p: 1 };
+export { PASSWORD, USERNAME } from '../../test/helpers/fixture.js';
 
 export interface Fixture {
   readonly dir: string;
@@ -30,21 +25,9 @@ export interface Fixture {
   cleanup(): Promise<void>;
 }
 
-/** An ephemeral port picked by the kernel; the tiny race before the server binds is acceptable here. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 export function rawConfig(dir: string, port: number, extra: { workers?: number; logLevel?: string } = {}): Record<string, unknown> {
   return {
+    ...minimalConfig(),
     server: {
       baseUrl: `http://127.0.0.1:${port}`,
       host: '127.0.0.1',
@@ -53,13 +36,7 @@ export function rawConfig(dir: string, port: number, extra: { workers?: number; 
       loginAttemptsPerMinute: 10000,
       ...(extra.workers !== undefined ? { workers: extra.workers } : {}),
     },
-    idp: { entityId: 'https://sso.example.test/saml/metadata', site: 'cn' },
-    accounts: { prod: { accountId: '1234567890123456', samlProvider: 'corp-idp', label: 'Production' } },
-    roles: { dev: { account: 'prod', roleName: 'pai-developer', label: 'PAI developer', sessionDuration: 3600 } },
-    mappings: [{ group: 'ml', roles: ['dev'] }],
-    targets: { pai: { url: 'https://pai.console.aliyun.com/?regionId=cn-hangzhou#/workspace/overview', label: 'PAI Hangzhou' } },
-    keys: { dir: join(dir, 'certs') },
-    identity: { source: 'local', local: { usersFile: join(dir, 'users.yaml') } },
+    ...localFiles(dir),
     // info is the shipped default: per-request and audit lines are part of the real cost.
     log: { level: extra.logLevel ?? 'info' },
   };
@@ -77,17 +54,15 @@ export function supportsWorkers(): boolean {
 
 /** Temp dir with keys already created, a users file and a config file the real CLI can load. */
 export async function createFixture(opts: { workers?: number; port?: number; logLevel?: string } = {}): Promise<Fixture> {
-  const dir = await mkdtemp(join(tmpdir(), 'pai-sso-bench-'));
+  const dir = await tempDir('pai-sso-bench-');
   const port = opts.port ?? (await freePort());
   const raw = rawConfig(dir, port, opts);
   const text = stringify(raw);
   const configPath = join(dir, 'gateway.yaml');
   await writeFile(configPath, text);
   const config = parseConfig(text, configPath);
-  const keys = await loadOrCreateKeys({ dir: config.keys.dir, commonName: 'sso.example.test', certValidityDays: 30 });
-  await writeUsers(config.identity.local.usersFile, {
-    [USERNAME]: { id: `id-${USERNAME}`, displayName: 'Alice', groups: ['ml'], passwordHash: await hashPassword(PASSWORD, FAST_SCRYPT) },
-  });
+  const keys = await fixtureKeys(config.keys.dir);
+  await writeFixtureUsers(config.identity.local.usersFile, { [USERNAME]: { password: PASSWORD, displayName: 'Alice', groups: ['ml'] } });
   const user: User = { id: `id-${USERNAME}`, username: USERNAME, displayName: 'Alice', groups: ['ml'], source: 'local' };
   const roles = createRoleMapper(config)(user).roles;
   return { dir, configPath, config, keys, port, user, roles, cleanup: () => rm(dir, { recursive: true, force: true }) };

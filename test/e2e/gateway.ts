@@ -2,23 +2,18 @@
 // same modules `pai-sso serve` uses, and Debian's Chromium driven by playwright-core.
 
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { rm } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser } from 'playwright-core';
 import { stringify } from 'yaml';
 import { buildServer } from '../../src/server.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config, Site } from '../../src/config/schema.js';
-import { loadOrCreateKeys, type KeyMaterial } from '../../src/keys/store.js';
-import { hashPassword } from '../../src/identity/password.js';
-import { writeUsers, type UsersDocument } from '../../src/identity/users-file.js';
+import type { KeyMaterial } from '../../src/keys/store.js';
 import { createLocalSource } from '../../src/identity/local.js';
 import type { IdentitySources } from '../../src/identity/sources.js';
 import { createLogger } from '../../src/logger.js';
+import { captureLogs, fixtureKeys, freePort, localFiles, tempDir, writeFixtureUsers } from '../helpers/fixture.js';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
@@ -67,17 +62,6 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * Starts a gateway on 127.0.0.1. `config` is the YAML document minus what this helper
  * fills in (server, keys, identity, log); it goes through parseConfig like a real file.
@@ -87,54 +71,36 @@ export async function startGateway(opts: {
   readonly config: Record<string, unknown>;
   readonly users: Readonly<Record<string, TestUser>>;
 }): Promise<Gateway> {
-  const dir = await mkdtemp(join(tmpdir(), 'pai-sso-e2e-'));
+  const dir = await tempDir('pai-sso-e2e-');
   let app: FastifyInstance | undefined;
   try {
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
-    const usersFile = join(dir, 'users.yaml');
     const doc = {
       server: { baseUrl, host: '127.0.0.1', port },
-      keys: { dir: join(dir, 'certs'), commonName: 'pai-sso-e2e', certValidityDays: 2 },
-      identity: { source: 'local', local: { usersFile } },
+      ...localFiles(dir),
       log: { level: 'info' },
       ...opts.config,
       idp: { ...(opts.config['idp'] as Record<string, unknown> | undefined), site: opts.site },
     };
     const config = parseConfig(stringify(doc), `e2e-${opts.site}.yaml`);
-
-    const stored: UsersDocument = {};
-    for (const [name, u] of Object.entries(opts.users)) {
-      stored[name] = {
-        id: u.id,
-        displayName: u.displayName,
-        groups: [...u.groups],
-        // Low cost so a login takes milliseconds; the format is the real one.
-        passwordHash: await hashPassword(u.password, { N: 2 ** 12, r: 8, p: 1 }),
-      };
-    }
-    await writeUsers(usersFile, stored);
-
-    const keys = await loadOrCreateKeys({ dir: config.keys.dir, commonName: 'pai-sso-e2e', certValidityDays: config.keys.certValidityDays });
-    const logs: Record<string, unknown>[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
+    await writeFixtureUsers(config.identity.local.usersFile, opts.users);
+    const keys = await fixtureKeys(config.keys.dir);
+    const logs = captureLogs();
     const local = await createLocalSource({ usersFile: config.identity.local.usersFile });
     // What createSources() builds for `identity.source: local`, spelled out so this test
     // does not load every other identity source's module.
     const sources: IdentitySources = { password: [local], redirect: [], request: undefined, all: [local] };
-    app = await buildServer({ config, keys, sources, logger: createLogger(config.log.level, sink) });
+    app = await buildServer({ config, keys, sources, logger: createLogger(config.log.level, logs.sink) });
     await app.listen({ host: '127.0.0.1', port });
     const started = app;
     return {
       url: baseUrl,
       config,
       keys,
-      logs,
+      get logs() {
+        return logs.records();
+      },
       async close() {
         await started.close();
         await rm(dir, { recursive: true, force: true });

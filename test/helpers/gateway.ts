@@ -1,53 +1,20 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { rm } from 'node:fs/promises';
 import { stringify } from 'yaml';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { loadOrCreateKeys, type KeyMaterial } from '../../src/keys/store.js';
-import { hashPassword } from '../../src/identity/password.js';
-import { writeUsers, type UsersDocument } from '../../src/identity/users-file.js';
+import type { KeyMaterial } from '../../src/keys/store.js';
 import { createLocalSource } from '../../src/identity/local.js';
 import { configuredKinds, fromList } from '../../src/identity/sources.js';
 import type { IdentitySource } from '../../src/identity/user.js';
 import { buildServer } from '../../src/server.js';
 import { createLogger } from '../../src/logger.js';
+import { PASSWORD, USERNAME, baseConfig, captureLogs, fixtureKeys, localFiles, tempDir, writeFixtureUsers, type FixtureUser } from './fixture.js';
 
-/** Cheap scrypt for fixtures: the cost parameter is stored in the hash, so logins stay real. */
-export const FAST_SCRYPT = { N: 2 ** 10, r: 8, p: 1 };
+// The in-process gateway most tests drive with app.inject, plus a cookie jar and the
+// login form. The deployment itself (config, users, keys, fast scrypt) is in fixture.ts.
 
-export const ACCOUNT = '1234567890123456';
-
-export function baseConfig(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    server: { baseUrl: 'http://localhost:8080' },
-    idp: { entityId: 'https://sso.example.test/saml/metadata', site: 'cn' },
-    accounts: { prod: { accountId: ACCOUNT, samlProvider: 'corp-idp', label: 'Production' } },
-    roles: {
-      dev: { account: 'prod', roleName: 'pai-developer', label: 'PAI developer', sessionDuration: 3600 },
-      admin: { account: 'prod', roleName: 'pai-admin', label: 'PAI admin', sessionDuration: 7200 },
-    },
-    mappings: [
-      { group: 'ml', roles: ['dev'] },
-      { group: 'ml-admins', roles: ['dev', 'admin'] },
-    ],
-    targets: {
-      pai: { url: 'https://pai.console.aliyun.com/?regionId=cn-hangzhou#/workspace/overview', label: 'PAI Hangzhou' },
-      dsw: { url: 'https://pai.console.aliyun.com/?regionId=cn-hangzhou#/dsw', label: 'DSW' },
-    },
-    ...overrides,
-  };
-}
-
-export interface FixtureUser {
-  readonly password: string;
-  readonly groups: readonly string[];
-  readonly displayName?: string;
-  readonly email?: string;
-  readonly id?: string;
-}
+export { ACCOUNT, FAST_SCRYPT, baseConfig, type FixtureUser } from './fixture.js';
 
 export interface TestGateway {
   readonly app: FastifyInstance;
@@ -69,40 +36,25 @@ export async function startGateway(opts: {
   /** Sources beside the local directory (header, upstream IdPs) built by the test. */
   extraSources?: IdentitySource[];
 } = {}): Promise<TestGateway> {
-  const dir = await mkdtemp(join(tmpdir(), 'pai-sso-test-'));
+  const dir = await tempDir('pai-sso-test-');
   const raw = opts.config ?? baseConfig();
+  const files = localFiles(dir);
   const withPaths = {
     ...raw,
-    keys: { dir: opts.keysDir ?? join(dir, 'certs') },
-    identity: { source: 'local', ...(raw['identity'] as object | undefined), local: { usersFile: join(dir, 'users.yaml') } },
+    keys: { dir: opts.keysDir ?? files.keys.dir },
+    identity: { source: 'local', ...(raw['identity'] as object | undefined), local: files.identity.local },
     log: { level: 'info' },
   };
   const config = parseConfig(stringify(withPaths), 'test');
-  const keys = await loadOrCreateKeys({ dir: config.keys.dir, commonName: 'sso.example.test', certValidityDays: 30 });
-  const users: UsersDocument = {};
-  for (const [name, u] of Object.entries(opts.users ?? { alice: { password: 'correct horse battery', groups: ['ml'] } })) {
-    users[name] = {
-      id: u.id ?? `id-${name}`,
-      displayName: u.displayName ?? name,
-      email: u.email,
-      groups: [...u.groups],
-      passwordHash: await hashPassword(u.password, FAST_SCRYPT),
-    };
-  }
-  await writeUsers(config.identity.local.usersFile, users);
+  const keys = await fixtureKeys(config.keys.dir);
+  await writeFixtureUsers(config.identity.local.usersFile, opts.users ?? { [USERNAME]: { password: PASSWORD, groups: ['ml'] } });
   // The local directory joins only when the config selects it, as in production.
   const local = configuredKinds(config).includes('local') ? [await createLocalSource({ usersFile: config.identity.local.usersFile })] : [];
   const sources = fromList([...local, ...(opts.extraSources ?? [])]);
 
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-      cb();
-    },
-  });
+  const logs = captureLogs();
   const clock = { now: Date.now() };
-  const app = await buildServer({ config, keys, sources, logger: createLogger('info', sink), now: () => clock.now });
+  const app = await buildServer({ config, keys, sources, logger: createLogger('info', logs.sink), now: () => clock.now });
   await app.ready();
   return {
     app,
@@ -111,9 +63,9 @@ export async function startGateway(opts: {
     dir,
     clock,
     get logs() {
-      return lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      return logs.records();
     },
-    logText: () => lines.join('\n'),
+    logText: logs.text,
     async close() {
       await app.close();
       await rm(dir, { recursive: true, force: true });

@@ -1,14 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { PassThrough, Readable } from 'node:stream';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { loadOrCreateKeys, type KeyMaterial } from '../../src/keys/store.js';
+import type { KeyMaterial } from '../../src/keys/store.js';
 import { runRegister, type RegisterDeps } from '../../src/ram/command.js';
 import { AlibabaEmulator } from '../emulators/alibaba.js';
+import { ACCOUNT, fixtureKeys, tempDir } from '../helpers/fixture.js';
 
-export const ACCOUNT = '1234567890123456';
+export { ACCOUNT };
 export const AK = { id: 'LTAI5tEmulatorKeyId01', secret: 'emulator-secret-Zq8vX3pW9kLm2NbR' } as const;
 export const WORKSPACE = '12345';
 
@@ -78,8 +77,8 @@ export async function harness(registerYaml?: string): Promise<Harness> {
   const emulator = new AlibabaEmulator([{ accessKeyId: AK.id, accessKeySecret: AK.secret, accountId: ACCOUNT }]);
   await emulator.start();
   emulator.addWorkspace(ACCOUNT, WORKSPACE, 'cn-hangzhou');
-  const keysDir = await mkdtemp(join(tmpdir(), 'pai-sso-register-'));
-  const keys = await loadOrCreateKeys({ dir: keysDir, commonName: 'sso.example.test', certValidityDays: 30 });
+  const keysDir = await tempDir('pai-sso-register-');
+  const keys = await fixtureKeys(keysDir);
   const h: Harness = {
     emulator,
     keysDir,

@@ -1,0 +1,121 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { aiWorkspace } from './aiworkspace.js';
+import { ApiError, errorBody, requestId } from './errors.js';
+import { ims } from './ims.js';
+import { ram } from './ram.js';
+import { authenticate, parseQuery, type EmulatorCredential } from './signing.js';
+import { newAccount, type AccountState } from './state.js';
+
+// The HTTP side: authenticates every call, applies injected failures, routes by
+// x-acs-version to the service and answers in the cloud's JSON shapes.
+
+export interface InjectedError {
+  readonly status: number;
+  readonly code: string;
+  readonly message?: string;
+}
+
+export interface CallRecord {
+  readonly action: string;
+  readonly status: number;
+  readonly accountId: string | undefined;
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export class AlibabaEmulator {
+  readonly accounts = new Map<string, AccountState>();
+  readonly calls: CallRecord[] = [];
+  readonly #creds = new Map<string, EmulatorCredential>();
+  readonly #injected = new Map<string, InjectedError[]>();
+  readonly #nonces = new Set<string>();
+  #server: Server | undefined;
+  port = 0;
+
+  constructor(credentials: readonly EmulatorCredential[]) {
+    for (const c of credentials) {
+      this.#creds.set(c.accessKeyId, c);
+      this.account(c.accountId);
+    }
+  }
+
+  get endpoint(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  account(accountId: string): AccountState {
+    let a = this.accounts.get(accountId);
+    if (!a) {
+      a = newAccount();
+      this.accounts.set(accountId, a);
+    }
+    return a;
+  }
+
+  addWorkspace(accountId: string, id: string, region: string): void {
+    this.account(accountId).workspaces.set(id, { id, region, members: new Map() });
+  }
+
+  /** The next `times` calls of `action` fail with `error` (after authentication, like the cloud). */
+  inject(action: string, error: InjectedError, times = 1): void {
+    const q = this.#injected.get(action) ?? [];
+    for (let i = 0; i < times; i++) q.push(error);
+    this.#injected.set(action, q);
+  }
+
+  writes(): CallRecord[] {
+    return this.calls.filter((c) => !/^(Get|List)/.test(c.action));
+  }
+
+  async start(): Promise<void> {
+    this.#server = createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => void this.#handle(req, res));
+    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
+    this.port = (this.#server.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    const s = this.#server;
+    if (!s) return;
+    s.closeAllConnections();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    const action = String(req.headers['x-acs-action'] ?? '');
+    let accountId: string | undefined;
+    const send = (status: number, payload: Record<string, unknown>) => {
+      this.calls.push({ action, status, accountId });
+      const text = JSON.stringify({ RequestId: requestId(), ...payload });
+      res.writeHead(status, { 'content-type': 'application/json;charset=utf-8', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    };
+    try {
+      const cred = authenticate(req, body, this.#creds, this.#nonces);
+      accountId = cred.accountId;
+      const injected = this.#injected.get(action)?.shift();
+      if (injected) throw new ApiError(injected.status, injected.code, injected.message ?? `Injected ${injected.code}`);
+      const url = new URL(req.url ?? '/', 'http://emulator');
+      const params = Object.fromEntries(parseQuery(url.search.slice(1)));
+      const account = this.account(cred.accountId);
+      const version = String(req.headers['x-acs-version'] ?? '');
+      let out: Record<string, unknown>;
+      if (version === '2019-08-15') out = ims(action, params, account, cred.accountId);
+      else if (version === '2015-05-01') out = ram(action, params, account, cred.accountId);
+      else if (version === '2021-02-04') out = aiWorkspace(action, req.method ?? 'GET', url.pathname, params, body, account);
+      else throw new ApiError(400, 'InvalidVersion', `Specified parameter Version "${version}" is not valid.`);
+      send(200, out);
+    } catch (err) {
+      if (err instanceof ApiError) send(err.status, errorBody(err, req.headers.host ?? ''));
+      else send(500, { Code: 'InternalError', Message: String(err) });
+    }
+  }
+}

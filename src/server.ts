@@ -7,7 +7,7 @@ import type { Config } from './config/schema.js';
 import type { KeyMaterial } from './keys/store.js';
 import type { IdentitySources } from './identity/sources.js';
 import { createGroupFilter, createRoleMapper } from './mapping/roles.js';
-import { SITES } from './saml/alibaba.js';
+import { siteFacts } from './alibaba.js';
 import { createSigner } from './saml/sign.js';
 import { createIssuer } from './saml/issue.js';
 import { gatewayMetadata } from './saml/metadata.js';
@@ -58,7 +58,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const audit = createAudit(app.log);
   const deps: GatewayDeps = {
     config,
-    site: SITES[config.idp.site],
+    site: siteFacts(config.idp.site),
     sources,
     mapRoles: createRoleMapper(config),
     issue: createIssuer(config, signer),

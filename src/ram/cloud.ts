@@ -1,6 +1,7 @@
 import Ims from '@alicloud/ims20190815';
 import Ram from '@alicloud/ram20150501';
 import { ThrottlingError } from '@alicloud/openapi-core';
+import { DEFAULT_SESSION_DURATION } from '../alibaba.js';
 import type { AccountClients } from './clients.js';
 import type { WorkspaceMember } from './aiworkspace.js';
 import type { PolicyRef } from './desired.js';
@@ -224,7 +225,7 @@ export class Cloud {
   async getRole(name: string): Promise<RoleState | null> {
     const res = await this.#get('ram:GetRole', () => this.clients.ram.getRole(new Ram.GetRoleRequest({ roleName: name })));
     const r = res?.body?.role;
-    return r ? roleState(r, { trustPolicy: '', maxSessionDuration: 3600 }) : null;
+    return r ? roleState(r, { trustPolicy: '', maxSessionDuration: DEFAULT_SESSION_DURATION }) : null;
   }
 
   async createRole(name: string, trustPolicy: string, maxSessionDuration: number, description: string | undefined): Promise<RoleState | undefined> {

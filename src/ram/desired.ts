@@ -1,8 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { Value } from '@sinclair/typebox/value';
 import type { Config } from '../config/schema.js';
-import { RegisterSchema, MAX_SESSION_DURATION_MIN, type RegisterConfig, type WorkspaceMembership } from '../config/register-schema.js';
-import { SITES, roleArn, samlProviderArn } from '../saml/alibaba.js';
+import { RegisterSchema, type RegisterConfig, type WorkspaceMembership } from '../config/register-schema.js';
+import { MAX_SESSION_DURATION_MIN, roleArn, samlProviderArn, siteFacts } from '../alibaba.js';
 import { gatewayMetadata, type PublishedCerts } from '../saml/metadata.js';
 
 // What the cloud should look like, computed from the config and the signing certs alone.
@@ -89,7 +89,7 @@ export function serviceStatement(services: readonly string[]): Statement {
 
 export function desiredState(config: Config, keys: PublishedCerts, paiPolicyDocument: string): DesiredAccount[] {
   const reg = registerSettings(config);
-  const site = SITES[config.idp.site];
+  const site = siteFacts(config.idp.site);
   const metadataXml = gatewayMetadata(config, keys);
   const metadataBase64 = Buffer.from(metadataXml, 'utf8').toString('base64');
   const paiPolicyName = reg.paiPolicy.name;

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Config, UserField } from '../config/schema.js';
 import type { GrantedRole } from '../mapping/roles.js';
-import { roleSessionName } from '../mapping/session-name.js';
 import type { User } from '../identity/user.js';
-import { SITES } from './alibaba.js';
+import { DEFAULT_SESSION_DURATION, roleSessionName, siteFacts } from '../alibaba.js';
 import { buildResponseParts } from './assertion.js';
 import type { ResponseSigner } from './sign.js';
 
@@ -25,9 +24,6 @@ export interface IssuedResponse {
 
 export type Issuer = (req: IssueRequest) => IssuedResponse;
 
-// The spec's default role MaxSessionDuration; caps the console session when no role sets its own.
-const DEFAULT_SESSION_SECONDS = 3600;
-
 export const newId = (): string => `_${randomBytes(20).toString('hex')}`;
 
 function field(user: User, source: UserField): string {
@@ -37,7 +33,7 @@ function field(user: User, source: UserField): string {
 
 /** Binds the per-deployment constants once; each call builds and signs one Response. */
 export function createIssuer(config: Pick<Config, 'idp'>, signer: ResponseSigner): Issuer {
-  const site = SITES[config.idp.site];
+  const site = siteFacts(config.idp.site);
   const { idp } = config;
   return ({ user, roles, authnInstant, sessionIndex, now }) => {
     const durations = roles.map((r) => r.sessionDuration).filter((d): d is number => d !== undefined);
@@ -59,7 +55,7 @@ export function createIssuer(config: Pick<Config, 'idp'>, signer: ResponseSigner
       skewSeconds: idp.clockSkewSeconds,
       nameId: { format: idp.nameId.format, value: field(user, idp.nameId.source) },
       authnInstant,
-      sessionNotOnOrAfter: new Date(now.getTime() + (sessionDuration ?? DEFAULT_SESSION_SECONDS) * 1000),
+      sessionNotOnOrAfter: new Date(now.getTime() + (sessionDuration ?? DEFAULT_SESSION_DURATION) * 1000),
       roles,
       roleSessionName: rsn,
       sessionDuration,

@@ -53,15 +53,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return503OnClosing: false,
   });
 
+  const site = siteFacts(config.idp.site);
   const signer = createSigner({ privateKey: keys.privateKey, certPem: keys.current.pem }, { signResponse: config.idp.signResponse });
   const slimUser = createGroupFilter(config);
   const audit = createAudit(app.log);
   const deps: GatewayDeps = {
     config,
-    site: siteFacts(config.idp.site),
+    site,
     sources,
     mapRoles: createRoleMapper(config),
-    issue: createIssuer(config, signer),
+    issue: createIssuer(config.idp, site, signer),
     audit,
     metadataXml: gatewayMetadata(config, keys),
     checkSigner: () => {

@@ -1,4 +1,3 @@
-import { X509Certificate } from 'node:crypto';
 import { Value } from '@sinclair/typebox/value';
 import type { Config } from '../config/schema.js';
 import { RegisterSchema, type RegisterConfig, type WorkspaceMembership } from '../config/register-schema.js';
@@ -17,12 +16,6 @@ export const policyKey = (p: PolicyRef): string => `${p.type}/${p.name}`;
 
 /** A trust-policy statement as RAM stores it: open-ended JSON we must round-trip untouched. */
 export type Statement = Record<string, unknown>;
-
-export interface CertInfo {
-  readonly sha256: string;
-  readonly subject: string;
-  readonly notAfter: string;
-}
 
 export interface DesiredProvider {
   readonly name: string;
@@ -67,11 +60,6 @@ export interface DesiredAccount {
 /** The register section with every default filled, also when the config has none. */
 export function registerSettings(config: Config): RegisterConfig {
   return config.register ?? (Value.Default(RegisterSchema, {}) as RegisterConfig);
-}
-
-export function certInfo(base64: string): CertInfo {
-  const x = new X509Certificate(Buffer.from(base64, 'base64'));
-  return { sha256: x.fingerprint256, subject: x.subject.replace(/\n/g, ', '), notAfter: new Date(x.validTo).toISOString() };
 }
 
 export function samlStatement(providerArn: string, acs: string): Statement {

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { WorkspaceMember } from './aiworkspace.js';
-import type { SamlProviderState } from './cloud.js';
 import { readSigningCert } from '../keys/cert.js';
 import { policyKey, type DesiredAccount, type DesiredPolicy, type DesiredProvider, type DesiredRole, type PolicyRef } from './desired.js';
 import { freshTrust, mergeTrust, normalizeStatement, statementsOf } from './trust.js';
@@ -42,6 +41,14 @@ export interface AccountPlan {
   readonly key: string;
   readonly accountId: string;
   readonly items: readonly PlanItem[];
+}
+
+/** A SAML provider as IMS returns it. */
+export interface SamlProviderState {
+  readonly arn: string;
+  readonly metadataBase64: string;
+  readonly authnSignAlgo: string | undefined;
+  readonly description: string | undefined;
 }
 
 export interface ActualRole {

@@ -1,6 +1,7 @@
 import { X509Certificate, createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PaiSsoError } from '../errors.js';
 import { readSigningCert, type SigningCert } from './cert.js';
 import { generateSigningPair } from './generate.js';
 
@@ -24,8 +25,11 @@ export const FILES = {
   session: 'session.key',
 } as const;
 
-export class KeyStoreError extends Error {
-  override readonly name = 'KeyStoreError';
+/** The key directory holds something unusable; the message names the file and the fix. */
+export class KeyStoreError extends PaiSsoError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('PAI_SSO_KEY_STORE', 'runtime', message, options);
+  }
 }
 
 async function readIfExists(path: string): Promise<string | undefined> {

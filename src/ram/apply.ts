@@ -1,3 +1,4 @@
+import { PaiSsoError } from '../errors.js';
 import type { Cloud } from './cloud.js';
 import { describeOp } from './describe-op.js';
 import type { AccountPlan, ActualAccount, Op } from './plan.js';
@@ -8,15 +9,14 @@ import type { AccountPlan, ActualAccount, Op } from './plan.js';
 export { readAccount } from './cloud.js';
 
 /** Thrown when apply stops part-way: what was done and what was not, for the operator. */
-export class ApplyError extends Error {
-  override readonly name = 'ApplyError';
+export class ApplyError extends PaiSsoError {
   constructor(
     readonly done: readonly string[],
     readonly failed: string,
     readonly reason: Error,
     readonly notDone: readonly string[],
   ) {
-    super(`${failed}: ${reason.message}`);
+    super('PAI_SSO_APPLY_INCOMPLETE', 'runtime', `${failed}: ${reason.message}`, { cause: reason });
   }
 }
 

@@ -2,6 +2,7 @@ import Ims from '@alicloud/ims20190815';
 import Ram from '@alicloud/ram20150501';
 import { ThrottlingError } from '@alicloud/openapi-core';
 import { DEFAULT_SESSION_DURATION } from '../alibaba.js';
+import { PaiSsoError } from '../errors.js';
 import type { AccountClients } from './clients.js';
 import type { WorkspaceMember } from './aiworkspace.js';
 import type { DesiredAccount, PolicyRef } from './desired.js';
@@ -335,8 +336,11 @@ export class Cloud {
   }
 }
 
-export class AccountMismatchError extends Error {
-  override readonly name = 'AccountMismatchError';
+/** The credential reaches another account than the config names. */
+export class AccountMismatchError extends PaiSsoError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('PAI_SSO_ACCOUNT_MISMATCH', 'config', message, options);
+  }
 }
 
 /** `acs:ram::123:role/x` -> `123`. */

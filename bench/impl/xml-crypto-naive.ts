@@ -4,7 +4,7 @@ import { createVerifier } from '../lib/verify.js';
 import { siteFacts } from '../../src/alibaba.js';
 import { assertionSubject } from '../../src/mapping/subject.js';
 import { createIssuer } from '../../src/saml/issue.js';
-import { createReferenceSigner } from '../../src/saml/sign-reference.js';
+import { createReferenceSigner } from '../../test/helpers/sign-reference.js';
 
 // The baseline: the same builder and issuer, signed the straightforward way (xml-crypto:
 // parse, XPath, exclusive c14n, digest, c14n SignedInfo, sign, serialise). Same KeyObject.

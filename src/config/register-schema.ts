@@ -89,7 +89,6 @@ export const RegisterSchema = Type.Object(
 );
 
 export type RegisterConfig = Static<typeof RegisterSchema>;
-export type RegisterRoleConfig = Static<typeof RegisterRoleSchema>;
 export type WorkspaceMembership = Static<typeof WorkspaceMembershipSchema>;
 
 interface RegisterRefs {

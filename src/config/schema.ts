@@ -196,10 +196,6 @@ export const ConfigSchema = Type.Object(
 export type { Site } from '../alibaba.js';
 export type NameIdFormat = Static<typeof NameIdFormatSchema>;
 export type UserField = Static<typeof UserFieldSchema>;
-export type AccountConfig = Static<typeof AccountSchema>;
-export type RoleConfig = Static<typeof RoleSchema>;
 export type MappingConfig = Static<typeof MappingSchema>;
-export type TargetConfig = Static<typeof TargetSchema>;
 export type Config = Static<typeof ConfigSchema>;
-export type IdentityConfig = Config['identity'];
 export type HeaderIdentityConfig = Static<typeof HeaderIdentitySchema>;

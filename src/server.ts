@@ -7,7 +7,7 @@ import type { Config } from './config/schema.js';
 import type { KeyMaterial } from './keys/store.js';
 import type { IdentitySources } from './identity/sources.js';
 import { createGroupFilter, createRoleMapper } from './mapping/roles.js';
-import { SITES } from './saml/alibaba.js';
+import { siteFacts } from './alibaba.js';
 import { createSigner } from './saml/sign.js';
 import { createIssuer } from './saml/issue.js';
 import { gatewayMetadata } from './saml/metadata.js';
@@ -53,15 +53,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return503OnClosing: false,
   });
 
+  const site = siteFacts(config.idp.site);
   const signer = createSigner({ privateKey: keys.privateKey, certPem: keys.current.pem }, { signResponse: config.idp.signResponse });
   const slimUser = createGroupFilter(config);
   const audit = createAudit(app.log);
   const deps: GatewayDeps = {
     config,
-    site: SITES[config.idp.site],
+    site,
     sources,
     mapRoles: createRoleMapper(config),
-    issue: createIssuer(config, signer),
+    issue: createIssuer(config.idp, site, signer),
     audit,
     metadataXml: gatewayMetadata(config, keys),
     checkSigner: () => {

@@ -5,7 +5,7 @@ import samlify from 'samlify';
 import { createFixture } from '../lib/fixture.js';
 import { runImpl } from '../lib/inproc.js';
 import { createVerifier } from '../lib/verify.js';
-import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME, ATTR_SESSION_DURATION, SITES } from '../../src/saml/alibaba.js';
+import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME, ATTR_SESSION_DURATION, SITES } from '../../src/alibaba.js';
 import { AUTHN_CONTEXT_PASSWORD, samlTime } from '../../src/saml/assertion.js';
 
 // samlify 2 as an IdP: createLoginResponse over the POST binding, the SP asking for a

@@ -1,6 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { ConfigProblem } from './errors.js';
-import { SESSION_DURATION_MAX } from '../saml/alibaba.js';
+import {
+  MAX_SESSION_DURATION_MIN,
+  PAI_ROLES,
+  POLICY_NAME_PATTERN,
+  REGION_PATTERN,
+  SERVICE_PRINCIPAL_PATTERN,
+  SESSION_DURATION_MAX,
+} from '../alibaba.js';
 
 // The `register:` section: only what `pai-sso register` needs beyond the accounts, roles
 // and site the gateway already serves. Account IDs, provider names and role names are
@@ -8,24 +15,6 @@ import { SESSION_DURATION_MAX } from '../saml/alibaba.js';
 
 const Strict = { additionalProperties: false } as const;
 
-/** RAM: MaxSessionDuration 3600..43200 s (spec §6.4). */
-export const MAX_SESSION_DURATION_MIN = 3600;
-
-/** RAM policy names: 1-128 letters, digits and "-" (spec §6.4). */
-export const POLICY_NAME_PATTERN = /^[A-Za-z0-9-]{1,128}$/;
-/** Service principals look like `dataworks.aliyuncs.com`. */
-export const SERVICE_PRINCIPAL_PATTERN = /^[a-z0-9][a-z0-9.-]{0,126}\.aliyuncs\.com$/;
-/** PAI workspace roles documented for CreateMember (spec §9.2). */
-export const PAI_ROLES = [
-  'PAI.AlgoDeveloper',
-  'PAI.AlgoOperator',
-  'PAI.LabelManager',
-  'PAI.MaxComputeDeveloper',
-  'PAI.WorkspaceAdmin',
-  'PAI.WorkspaceGuest',
-  'PAI.WorkspaceOwner',
-] as const;
-export const REGION_PATTERN = /^[a-z]{2,}(-[a-z0-9]+)+$/;
 /** host[:port], no scheme: the SDKs take the protocol separately. */
 const ENDPOINT_PATTERN = '^[A-Za-z0-9.{}-]+(:[0-9]{1,5})?$';
 
@@ -42,7 +31,9 @@ export const RegisterRoleSchema = Type.Object(
   {
     description: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
     maxSessionDuration: Type.Optional(
-      Type.Integer({ description: 'RAM MaxSessionDuration, 3600..43200; default: at least the role sessionDuration' }),
+      Type.Integer({
+        description: `RAM MaxSessionDuration, ${MAX_SESSION_DURATION_MIN}..${SESSION_DURATION_MAX}; default: at least the role sessionDuration`,
+      }),
     ),
     trustedServices: Type.Array(Type.String(), {
       default: [],
@@ -98,7 +89,6 @@ export const RegisterSchema = Type.Object(
 );
 
 export type RegisterConfig = Static<typeof RegisterSchema>;
-export type RegisterRoleConfig = Static<typeof RegisterRoleSchema>;
 export type WorkspaceMembership = Static<typeof WorkspaceMembershipSchema>;
 
 interface RegisterRefs {

@@ -3,13 +3,14 @@ import { RegisterSchema } from './register-schema.js';
 import { OidcIdentitySchema } from './identity-oidc-schema.js';
 import { LdapIdentitySchema } from './identity-ldap-schema.js';
 import { SamlIdentitySchema } from './identity-saml-schema.js';
+import { SESSION_DURATION_MAX, SESSION_DURATION_MIN, SITE_IDS } from '../alibaba.js';
 
 // One schema is the source of both the runtime validation (Ajv) and the
 // TypeScript types, so the two cannot drift apart.
 
 const Strict = { additionalProperties: false } as const;
 
-export const SiteSchema = Type.Union([Type.Literal('cn'), Type.Literal('intl')], {
+export const SiteSchema = Type.Union(SITE_IDS.map((s) => Type.Literal(s)), {
   description: 'Alibaba Cloud site of every configured account: cn (aliyun.com) or intl (alibabacloud.com)',
 });
 
@@ -81,7 +82,7 @@ export const RoleSchema = Type.Object(
     account: Type.String(),
     roleName: Type.String(),
     label: Type.Optional(Type.String({ maxLength: 128 })),
-    sessionDuration: Type.Optional(Type.Integer({ description: 'Console session seconds, 900..43200' })),
+    sessionDuration: Type.Optional(Type.Integer({ description: `Console session seconds, ${SESSION_DURATION_MIN}..${SESSION_DURATION_MAX}` })),
   },
   Strict,
 );
@@ -192,13 +193,9 @@ export const ConfigSchema = Type.Object(
   Strict,
 );
 
-export type Site = Static<typeof SiteSchema>;
+export type { Site } from '../alibaba.js';
 export type NameIdFormat = Static<typeof NameIdFormatSchema>;
 export type UserField = Static<typeof UserFieldSchema>;
-export type AccountConfig = Static<typeof AccountSchema>;
-export type RoleConfig = Static<typeof RoleSchema>;
 export type MappingConfig = Static<typeof MappingSchema>;
-export type TargetConfig = Static<typeof TargetSchema>;
 export type Config = Static<typeof ConfigSchema>;
-export type IdentityConfig = Config['identity'];
 export type HeaderIdentityConfig = Static<typeof HeaderIdentitySchema>;

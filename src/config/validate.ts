@@ -11,7 +11,7 @@ import {
   SESSION_DURATION_MIN,
   RELAY_STATE_DOMAINS,
   isAllowedRelayState,
-} from '../saml/alibaba.js';
+} from '../alibaba.js';
 
 function toPath(instancePath: string, extra?: string): string {
   const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));

@@ -2,7 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { IdentitySources } from '../identity/sources.js';
 import type { RoleMapper } from '../mapping/roles.js';
 import type { Issuer } from '../saml/issue.js';
-import type { SiteFacts } from '../saml/alibaba.js';
+import type { SiteFacts } from '../alibaba.js';
 import type { Audit } from '../audit/audit.js';
 import type { LoginCompletion, User } from '../identity/user.js';
 

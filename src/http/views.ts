@@ -1,11 +1,5 @@
 import { html, raw, type Html } from './html.js';
 
-export interface Page {
-  readonly status: number;
-  readonly body: string;
-  readonly nonce: string;
-}
-
 const STYLE = `body{font-family:system-ui,sans-serif;max-width:34rem;margin:4rem auto;padding:0 1rem;color:#1f2328}
 h1{font-size:1.4rem}label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.45rem;box-sizing:border-box}
 button{margin-top:1rem;padding:.5rem 1.2rem;cursor:pointer}.err{color:#b42318}.muted{color:#59636e;font-size:.9rem}

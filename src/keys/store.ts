@@ -1,19 +1,14 @@
 import { X509Certificate, createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PaiSsoError } from '../errors.js';
+import { readSigningCert, type SigningCert } from './cert.js';
 import { generateSigningPair } from './generate.js';
 
-export interface SigningCert {
-  readonly pem: string;
-  /** Base64 DER, as it goes into ds:X509Certificate. */
-  readonly base64: string;
-  readonly sha256: string;
-  readonly notAfter: Date;
-  readonly subject: string;
-}
+export type { SigningCert } from './cert.js';
 
 export interface KeyMaterial {
-  /** Parsed once: re-parsing a PEM per signature costs ~0.7 ms (toolchain notes §4). */
+  /** Parsed once: re-parsing the PEM for every signature would cost ~0.7 ms each. */
   readonly privateKey: KeyObject;
   readonly current: SigningCert;
   /** Published in metadata ahead of a rotation, never used to sign. */
@@ -30,22 +25,11 @@ export const FILES = {
   session: 'session.key',
 } as const;
 
-export class KeyStoreError extends Error {
-  override readonly name = 'KeyStoreError';
-}
-
-export function describeCert(pem: string): SigningCert {
-  return describeX509(new X509Certificate(pem));
-}
-
-function describeX509(x: X509Certificate): SigningCert {
-  return {
-    pem: x.toString(),
-    base64: x.raw.toString('base64'),
-    sha256: x.fingerprint256,
-    notAfter: new Date(x.validTo),
-    subject: x.subject,
-  };
+/** The key directory holds something unusable; the message names the file and the fix. */
+export class KeyStoreError extends PaiSsoError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('PAI_SSO_KEY_STORE', 'runtime', message, options);
+  }
 }
 
 async function readIfExists(path: string): Promise<string | undefined> {
@@ -119,14 +103,14 @@ export async function loadOrCreateKeys(opts: KeyStoreOptions): Promise<KeyMateri
     throw new KeyStoreError(`${certPath}: not a readable PEM certificate`);
   }
   if (!x509.checkPrivateKey(privateKey)) throw new KeyStoreError(`${certPath}: certificate does not match ${keyPath}`);
-  const current = describeX509(x509);
+  const current = readSigningCert(x509);
   if (current.notAfter.getTime() < Date.now()) warn(`${certPath} expired on ${current.notAfter.toISOString()}`);
 
   const nextPem = await readIfExists(join(opts.dir, FILES.nextCert));
   let next: SigningCert | undefined;
   if (nextPem !== undefined) {
     try {
-      next = describeCert(nextPem);
+      next = readSigningCert(nextPem);
     } catch {
       throw new KeyStoreError(`${join(opts.dir, FILES.nextCert)}: not a readable PEM certificate`);
     }

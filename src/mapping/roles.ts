@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { User } from '../identity/user.js';
-import { roleArn, samlProviderArn } from '../saml/alibaba.js';
+import { roleArn, samlProviderArn } from '../alibaba.js';
 
 export interface GrantedRole {
   /** The role's key in config; what the picker sends back. */

@@ -1,87 +1,22 @@
+import { PaiSsoError } from '../errors.js';
 import type { Cloud } from './cloud.js';
-import type { DesiredAccount } from './desired.js';
-import { policyKey } from './desired.js';
-import { memberKey, type AccountPlan, type ActualAccount, type ActualRole, type Op } from './plan.js';
-import type { WorkspaceMember } from './aiworkspace.js';
+import { describeOp } from './describe-op.js';
+import type { AccountPlan, ActualAccount, Op } from './plan.js';
 
-// The two places that talk to the cloud: reading the actual state and executing a plan.
+// Executing a plan against the cloud. Reading the actual state is cloud.ts's readAccount.
 
-export class AccountMismatchError extends Error {
-  override readonly name = 'AccountMismatchError';
-}
-
-/** `acs:ram::123:role/x` -> `123`. */
-const arnAccount = (arn: string): string | undefined => /^acs:[a-z]+:[^:]*:([^:]+):/.exec(arn)?.[1];
-
-function checkArn(want: DesiredAccount, arn: string, what: string): void {
-  const got = arnAccount(arn);
-  if (got && got !== want.accountId) {
-    throw new AccountMismatchError(
-      `account "${want.key}": the credential reaches account ${got} (${what} is ${arn}) but the config says ${want.accountId}; ` +
-        'use credentials of the configured account (register.accounts.<key>.profile) or fix accounts.<key>.accountId',
-    );
-  }
-}
-
-export async function readAccount(cloud: Cloud, want: DesiredAccount): Promise<ActualAccount> {
-  const provider = await cloud.getSamlProvider(want.provider.name);
-  if (provider) checkArn(want, provider.arn, `saml-provider ${want.provider.name}`);
-  const paiPolicyDocument = want.paiPolicy ? await cloud.getCustomPolicyDocument(want.paiPolicy.name) : undefined;
-  const roles = new Map<string, ActualRole | null>();
-  const members = new Map<string, WorkspaceMember | null>();
-  for (const r of want.roles) {
-    const role = await cloud.getRole(r.roleName);
-    if (!role) {
-      roles.set(r.roleName, null);
-      continue;
-    }
-    checkArn(want, role.arn, `role ${r.roleName}`);
-    const attached = await cloud.listPoliciesForRole(r.roleName);
-    roles.set(r.roleName, { ...role, attached });
-    for (const ws of r.workspaces) {
-      members.set(memberKey(ws.id, r.roleName), await cloud.findMember(ws.region, ws.id, role.roleId));
-    }
-  }
-  return { provider, paiPolicyDocument, roles, members };
-}
-
-export function describeOp(op: Op): string {
-  switch (op.kind) {
-    case 'createSamlProvider':
-      return `ims:CreateSAMLProvider ${op.name}`;
-    case 'updateSamlProvider':
-      return `ims:UpdateSAMLProvider ${op.name}`;
-    case 'createPolicy':
-      return `ram:CreatePolicy ${op.name}`;
-    case 'createPolicyVersion':
-      return `ram:CreatePolicyVersion ${op.name}${op.rotate ? ' (rotate oldest)' : ''}`;
-    case 'createRole':
-      return `ram:CreateRole ${op.roleName}`;
-    case 'updateRole':
-      return `ram:UpdateRole ${op.roleName}`;
-    case 'attachPolicy':
-      return `ram:AttachPolicyToRole ${policyKey(op.policy)} -> ${op.roleName}`;
-    case 'detachPolicy':
-      return `ram:DetachPolicyFromRole ${policyKey(op.policy)} from ${op.roleName}`;
-    case 'createMember':
-      return `aiworkspace:CreateMember ${op.roleName} in workspace ${op.workspaceId}@${op.region} as ${op.roles.join(',')}`;
-    case 'addMemberRole':
-      return `aiworkspace:AddMemberRole ${op.role} to member ${op.memberId} in workspace ${op.workspaceId}@${op.region}`;
-    case 'removeMemberRole':
-      return `aiworkspace:RemoveMemberRole ${op.role} from member ${op.memberId} in workspace ${op.workspaceId}@${op.region}`;
-  }
-}
+// Re-exported until `register` (ram/command.ts) imports it from cloud.ts.
+export { readAccount } from './cloud.js';
 
 /** Thrown when apply stops part-way: what was done and what was not, for the operator. */
-export class ApplyError extends Error {
-  override readonly name = 'ApplyError';
+export class ApplyError extends PaiSsoError {
   constructor(
     readonly done: readonly string[],
     readonly failed: string,
     readonly reason: Error,
     readonly notDone: readonly string[],
   ) {
-    super(`${failed}: ${reason.message}`);
+    super('PAI_SSO_APPLY_INCOMPLETE', 'runtime', `${failed}: ${reason.message}`, { cause: reason });
   }
 }
 

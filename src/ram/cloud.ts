@@ -1,12 +1,16 @@
 import Ims from '@alicloud/ims20190815';
 import Ram from '@alicloud/ram20150501';
 import { ThrottlingError } from '@alicloud/openapi-core';
+import { DEFAULT_SESSION_DURATION } from '../alibaba.js';
+import { PaiSsoError } from '../errors.js';
 import type { AccountClients } from './clients.js';
 import type { WorkspaceMember } from './aiworkspace.js';
-import type { PolicyRef } from './desired.js';
+import type { DesiredAccount, PolicyRef } from './desired.js';
+import { memberKey, type ActualAccount, type ActualRole, type SamlProviderState } from './plan.js';
 
 // Typed, retried wrappers around the handful of IMS, RAM and AIWorkspace calls `register`
-// makes. Callers get plain values or a CloudCallError whose message is safe to print.
+// makes, and readAccount, which reads one account's actual state through them. Callers get
+// plain values or a CloudCallError whose message is safe to print.
 
 export interface RetryOptions {
   readonly attempts: number;
@@ -151,13 +155,6 @@ export async function withRetry<T>(api: string, hooks: CallHooks, fn: () => Prom
   }
 }
 
-export interface SamlProviderState {
-  readonly arn: string;
-  readonly metadataBase64: string;
-  readonly authnSignAlgo: string | undefined;
-  readonly description: string | undefined;
-}
-
 export interface RoleState {
   readonly roleId: string;
   readonly arn: string;
@@ -224,7 +221,7 @@ export class Cloud {
   async getRole(name: string): Promise<RoleState | null> {
     const res = await this.#get('ram:GetRole', () => this.clients.ram.getRole(new Ram.GetRoleRequest({ roleName: name })));
     const r = res?.body?.role;
-    return r ? roleState(r, { trustPolicy: '', maxSessionDuration: 3600 }) : null;
+    return r ? roleState(r, { trustPolicy: '', maxSessionDuration: DEFAULT_SESSION_DURATION }) : null;
   }
 
   async createRole(name: string, trustPolicy: string, maxSessionDuration: number, description: string | undefined): Promise<RoleState | undefined> {
@@ -337,4 +334,47 @@ export class Cloud {
   async removeMemberRole(region: string, workspaceId: string, memberId: string, role: string): Promise<void> {
     await this.#do('aiworkspace:RemoveMemberRole', () => this.clients.pai(region).removeMemberRole(workspaceId, memberId, role));
   }
+}
+
+/** The credential reaches another account than the config names. */
+export class AccountMismatchError extends PaiSsoError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('PAI_SSO_ACCOUNT_MISMATCH', 'config', message, options);
+  }
+}
+
+/** `acs:ram::123:role/x` -> `123`. */
+const arnAccount = (arn: string): string | undefined => /^acs:[a-z]+:[^:]*:([^:]+):/.exec(arn)?.[1];
+
+function checkArn(want: DesiredAccount, arn: string, what: string): void {
+  const got = arnAccount(arn);
+  if (got && got !== want.accountId) {
+    throw new AccountMismatchError(
+      `account "${want.key}": the credential reaches account ${got} (${what} is ${arn}) but the config says ${want.accountId}; ` +
+        'use credentials of the configured account (register.accounts.<key>.profile) or fix accounts.<key>.accountId',
+    );
+  }
+}
+
+/** The actual state of everything `want` names, checking each ARN belongs to the configured account. */
+export async function readAccount(cloud: Cloud, want: DesiredAccount): Promise<ActualAccount> {
+  const provider = await cloud.getSamlProvider(want.provider.name);
+  if (provider) checkArn(want, provider.arn, `saml-provider ${want.provider.name}`);
+  const paiPolicyDocument = want.paiPolicy ? await cloud.getCustomPolicyDocument(want.paiPolicy.name) : undefined;
+  const roles = new Map<string, ActualRole | null>();
+  const members = new Map<string, WorkspaceMember | null>();
+  for (const r of want.roles) {
+    const role = await cloud.getRole(r.roleName);
+    if (!role) {
+      roles.set(r.roleName, null);
+      continue;
+    }
+    checkArn(want, role.arn, `role ${r.roleName}`);
+    const attached = await cloud.listPoliciesForRole(r.roleName);
+    roles.set(r.roleName, { ...role, attached });
+    for (const ws of r.workspaces) {
+      members.set(memberKey(ws.id, r.roleName), await cloud.findMember(ws.region, ws.id, role.roleId));
+    }
+  }
+  return { provider, paiPolicyDocument, roles, members };
 }

@@ -1,8 +1,7 @@
-import { X509Certificate } from 'node:crypto';
 import { Value } from '@sinclair/typebox/value';
 import type { Config } from '../config/schema.js';
-import { RegisterSchema, MAX_SESSION_DURATION_MIN, type RegisterConfig, type WorkspaceMembership } from '../config/register-schema.js';
-import { SITES, roleArn, samlProviderArn } from '../saml/alibaba.js';
+import { RegisterSchema, type RegisterConfig, type WorkspaceMembership } from '../config/register-schema.js';
+import { MAX_SESSION_DURATION_MIN, roleArn, samlProviderArn, siteFacts } from '../alibaba.js';
 import { gatewayMetadata, type PublishedCerts } from '../saml/metadata.js';
 
 // What the cloud should look like, computed from the config and the signing certs alone.
@@ -17,12 +16,6 @@ export const policyKey = (p: PolicyRef): string => `${p.type}/${p.name}`;
 
 /** A trust-policy statement as RAM stores it: open-ended JSON we must round-trip untouched. */
 export type Statement = Record<string, unknown>;
-
-export interface CertInfo {
-  readonly sha256: string;
-  readonly subject: string;
-  readonly notAfter: string;
-}
 
 export interface DesiredProvider {
   readonly name: string;
@@ -69,11 +62,6 @@ export function registerSettings(config: Config): RegisterConfig {
   return config.register ?? (Value.Default(RegisterSchema, {}) as RegisterConfig);
 }
 
-export function certInfo(base64: string): CertInfo {
-  const x = new X509Certificate(Buffer.from(base64, 'base64'));
-  return { sha256: x.fingerprint256, subject: x.subject.replace(/\n/g, ', '), notAfter: new Date(x.validTo).toISOString() };
-}
-
 export function samlStatement(providerArn: string, acs: string): Statement {
   return {
     Effect: 'Allow',
@@ -89,7 +77,7 @@ export function serviceStatement(services: readonly string[]): Statement {
 
 export function desiredState(config: Config, keys: PublishedCerts, paiPolicyDocument: string): DesiredAccount[] {
   const reg = registerSettings(config);
-  const site = SITES[config.idp.site];
+  const site = siteFacts(config.idp.site);
   const metadataXml = gatewayMetadata(config, keys);
   const metadataBase64 = Buffer.from(metadataXml, 'utf8').toString('base64');
   const paiPolicyName = reg.paiPolicy.name;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { WorkspaceMember } from './aiworkspace.js';
-import type { SamlProviderState } from './cloud.js';
-import { certInfo, policyKey, type DesiredAccount, type DesiredPolicy, type DesiredProvider, type DesiredRole, type PolicyRef } from './desired.js';
+import { readSigningCert } from '../keys/cert.js';
+import { policyKey, type DesiredAccount, type DesiredPolicy, type DesiredProvider, type DesiredRole, type PolicyRef } from './desired.js';
 import { freshTrust, mergeTrust, normalizeStatement, statementsOf } from './trust.js';
 
 // The planner: desired state (from config) against actual state (read from the cloud),
@@ -19,7 +19,7 @@ export type Op =
   | { readonly kind: 'updateRole'; readonly roleName: string; readonly trustPolicy?: string; readonly maxSessionDuration?: number }
   | { readonly kind: 'attachPolicy'; readonly roleName: string; readonly policy: PolicyRef }
   | { readonly kind: 'detachPolicy'; readonly roleName: string; readonly policy: PolicyRef }
-  /** The member's UserId is the role's RoleId, known only once the role exists (UNCONFIRMED, spec §9.2). */
+  /** The member's UserId is the role's RoleId, known only once the role exists (UNCONFIRMED: docs/register.md). */
   | { readonly kind: 'createMember'; readonly roleName: string; readonly region: string; readonly workspaceId: string; readonly roles: readonly string[] }
   | { readonly kind: 'addMemberRole'; readonly region: string; readonly workspaceId: string; readonly memberId: string; readonly role: string }
   | { readonly kind: 'removeMemberRole'; readonly region: string; readonly workspaceId: string; readonly memberId: string; readonly role: string };
@@ -41,6 +41,14 @@ export interface AccountPlan {
   readonly key: string;
   readonly accountId: string;
   readonly items: readonly PlanItem[];
+}
+
+/** A SAML provider as IMS returns it. */
+export interface SamlProviderState {
+  readonly arn: string;
+  readonly metadataBase64: string;
+  readonly authnSignAlgo: string | undefined;
+  readonly description: string | undefined;
 }
 
 export interface ActualRole {
@@ -90,10 +98,11 @@ export function metadataFacts(xml: string): MetadataFacts {
   };
 }
 
-function describeCert(base64: string): string {
+/** One line naming a certificate from metadata (base64 DER) for the plan. */
+function certSummary(base64: string): string {
   try {
-    const c = certInfo(base64);
-    return `SHA256 ${c.sha256} (${c.subject}, expires ${c.notAfter.slice(0, 10)})`;
+    const c = readSigningCert(Buffer.from(base64, 'base64'));
+    return `SHA256 ${c.sha256} (${c.subject.replace(/\n/g, ', ')}, expires ${c.notAfter.toISOString().slice(0, 10)})`;
   } catch {
     return `unparseable certificate sha256:${createHash('sha256').update(base64).digest('hex').slice(0, 16)}`;
   }
@@ -111,7 +120,7 @@ function planProvider(want: DesiredProvider, have: SamlProviderState | null): Pl
       action: 'create',
       changes: [
         `= entityID ${wantFacts.entityId}`,
-        ...wantFacts.certs.map((c) => `+ signing cert ${describeCert(c)}`),
+        ...wantFacts.certs.map((c) => `+ signing cert ${certSummary(c)}`),
         `= AuthnSignAlgo ${want.authnSignAlgo}`,
       ],
       notes: [],
@@ -124,8 +133,8 @@ function planProvider(want: DesiredProvider, have: SamlProviderState | null): Pl
   let metadataChanged = false;
   if (haveXml !== want.metadataXml) {
     const haveFacts = metadataFacts(haveXml);
-    for (const c of wantFacts.certs) if (!haveFacts.certs.includes(c)) changes.push(`+ signing cert ${describeCert(c)}`);
-    for (const c of haveFacts.certs) if (!wantFacts.certs.includes(c)) changes.push(`- signing cert ${describeCert(c)}`);
+    for (const c of wantFacts.certs) if (!haveFacts.certs.includes(c)) changes.push(`+ signing cert ${certSummary(c)}`);
+    for (const c of haveFacts.certs) if (!wantFacts.certs.includes(c)) changes.push(`- signing cert ${certSummary(c)}`);
     if (haveFacts.entityId !== wantFacts.entityId) changes.push(`~ entityID ${haveFacts.entityId || '(none)'} -> ${wantFacts.entityId}`);
     if (haveFacts.sso.join('\n') !== wantFacts.sso.join('\n')) changes.push(`~ SingleSignOnService ${haveFacts.sso.join(', ') || '(none)'} -> ${wantFacts.sso.join(', ')}`);
     if (haveFacts.nameIdFormats.join() !== wantFacts.nameIdFormats.join()) changes.push(`~ NameIDFormat ${haveFacts.nameIdFormats.join(',') || '(none)'} -> ${wantFacts.nameIdFormats.join(',')}`);

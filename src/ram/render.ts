@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AccountPlan, Op, PlanItem } from './plan.js';
-import { describeOp } from './apply.js';
+import { describeOp } from './describe-op.js';
 
 // Plan output: the text a reviewer reads before typing "yes", and the same plan as JSON.
 

@@ -1,4 +1,4 @@
-import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME, ATTR_SESSION_DURATION } from './alibaba.js';
+import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME, ATTR_SESSION_DURATION } from '../alibaba.js';
 import { NAMEID_FORMATS, NS, escapeAttr, escapeText } from './xml.js';
 import type { NameIdFormat } from '../config/schema.js';
 

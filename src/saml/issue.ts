@@ -1,15 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import type { Config, UserField } from '../config/schema.js';
-import type { GrantedRole } from '../mapping/roles.js';
-import { roleSessionName } from '../mapping/session-name.js';
-import type { User } from '../identity/user.js';
-import { SITES } from './alibaba.js';
-import { buildResponseParts } from './assertion.js';
+import type { NameIdFormat } from '../config/schema.js';
+import { DEFAULT_SESSION_DURATION, type SiteFacts } from '../alibaba.js';
+import { buildResponseParts, type RolePair } from './assertion.js';
 import type { ResponseSigner } from './sign.js';
 
+// The issuing core: plain values in, one signed Response out. Who the user is and which
+// roles they get are decided before this point (mapping/); nothing here knows about users.
+
+export interface IssuedRole extends RolePair {
+  /** Console session seconds this role asks for, if any. */
+  readonly sessionDuration?: number | undefined;
+}
+
 export interface IssueRequest {
-  readonly user: User;
-  readonly roles: readonly GrantedRole[];
+  readonly nameId: { readonly format: NameIdFormat; readonly value: string };
+  /** Already fitted to Alibaba's rule (alibaba.ts `roleSessionName`). */
+  readonly roleSessionName: string;
+  readonly roles: readonly IssuedRole[];
   readonly authnInstant: Date;
   readonly sessionIndex: string;
   readonly now: Date;
@@ -25,46 +32,46 @@ export interface IssuedResponse {
 
 export type Issuer = (req: IssueRequest) => IssuedResponse;
 
-// The spec's default role MaxSessionDuration; caps the console session when no role sets its own.
-const DEFAULT_SESSION_SECONDS = 3600;
+/** The per-deployment settings an issuer binds once (the config's `idp:` section fits). */
+export interface IssuerSettings {
+  readonly entityId: string;
+  readonly assertionLifetimeSeconds: number;
+  readonly clockSkewSeconds: number;
+}
 
 export const newId = (): string => `_${randomBytes(20).toString('hex')}`;
 
-function field(user: User, source: UserField): string {
-  if (source === 'email') return user.email ?? user.username;
-  return source === 'id' ? user.id : user.username;
-}
-
-/** Binds the per-deployment constants once; each call builds and signs one Response. */
-export function createIssuer(config: Pick<Config, 'idp'>, signer: ResponseSigner): Issuer {
-  const site = SITES[config.idp.site];
-  const { idp } = config;
-  return ({ user, roles, authnInstant, sessionIndex, now }) => {
+/**
+ * Binds the per-deployment constants once; each call builds and signs one Response.
+ * `site` is the one source of the ACS, used as both Destination and Recipient.
+ */
+export function createIssuer(settings: IssuerSettings, site: SiteFacts, signer: ResponseSigner): Issuer {
+  return ({ nameId, roleSessionName, roles, authnInstant, sessionIndex, now }) => {
     const durations = roles.map((r) => r.sessionDuration).filter((d): d is number => d !== undefined);
     // With several roles Alibaba applies one SessionDuration to whichever is picked,
     // so the smallest is the only value no role's maximum can reject.
     const sessionDuration = durations.length ? Math.min(...durations) : undefined;
-    const rsn = roleSessionName(field(user, idp.roleSessionName.source));
     const responseId = newId();
     const assertionId = newId();
     const parts = buildResponseParts({
-      issuer: idp.entityId,
+      issuer: settings.entityId,
       acs: site.acs,
       audience: site.audience,
       now,
       responseId,
       assertionId,
       sessionIndex,
-      lifetimeSeconds: idp.assertionLifetimeSeconds,
-      skewSeconds: idp.clockSkewSeconds,
-      nameId: { format: idp.nameId.format, value: field(user, idp.nameId.source) },
+      lifetimeSeconds: settings.assertionLifetimeSeconds,
+      skewSeconds: settings.clockSkewSeconds,
+      nameId,
       authnInstant,
-      sessionNotOnOrAfter: new Date(now.getTime() + (sessionDuration ?? DEFAULT_SESSION_SECONDS) * 1000),
+      // No SessionDuration: the console session is capped at a role's default maximum.
+      sessionNotOnOrAfter: new Date(now.getTime() + (sessionDuration ?? DEFAULT_SESSION_DURATION) * 1000),
       roles,
-      roleSessionName: rsn,
+      roleSessionName,
       sessionDuration,
     });
     const signed = signer.sign(parts);
-    return { samlResponse: Buffer.from(signed, 'utf8').toString('base64'), assertionId, responseId, roleSessionName: rsn };
+    return { samlResponse: Buffer.from(signed, 'utf8').toString('base64'), assertionId, responseId, roleSessionName };
   };
 }

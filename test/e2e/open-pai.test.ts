@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAML, type Profile } from '@node-saml/node-saml';
 import { DOMParser } from '@xmldom/xmldom';
 import type { Browser, BrowserContext, Page, Request, Route } from 'playwright-core';
-import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME, ATTR_SESSION_DURATION, SITES } from '../../src/saml/alibaba.js';
+import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME, ATTR_SESSION_DURATION, SITES } from '../../src/alibaba.js';
 import type { Site } from '../../src/config/schema.js';
 import { SKIP_BROWSER, launchChromium, startGateway, type Gateway, type TestUser } from './gateway.js';
 

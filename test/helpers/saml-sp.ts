@@ -1,6 +1,6 @@
 import { SAML } from '@node-saml/node-saml';
 import { DOMParser } from '@xmldom/xmldom';
-import { SITES } from '../../src/saml/alibaba.js';
+import { SITES } from '../../src/alibaba.js';
 import type { Site } from '../../src/config/schema.js';
 
 /** node-saml configured the way Alibaba's SP is for a site: signed assertion, site audience. */

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ACCOUNT, Jar, baseConfig, hiddenField, login, request, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { alibabaSp, extractForm, responseFacts } from '../helpers/saml-sp.js';
-import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME, ATTR_SESSION_DURATION, SITES } from '../../src/saml/alibaba.js';
+import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME, ATTR_SESSION_DURATION, SITES } from '../../src/alibaba.js';
 import type { Site } from '../../src/config/schema.js';
 
 const DEV = `acs:ram::${ACCOUNT}:role/pai-developer,acs:ram::${ACCOUNT}:saml-provider/corp-idp`;

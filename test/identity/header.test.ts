@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createHeaderSource, HeaderSourceError } from '../../src/identity/header.js';
 import { ACCOUNT, Jar, baseConfig, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { alibabaSp, extractForm } from '../helpers/saml-sp.js';
-import { ATTR_ROLE } from '../../src/saml/alibaba.js';
+import { ATTR_ROLE } from '../../src/alibaba.js';
 
 const SECRET = 'proxy-shared-secret-0123456789';
 const env = { PAI_SSO_PROXY_SECRET: SECRET };

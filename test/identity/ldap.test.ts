@@ -8,7 +8,7 @@ import { adNestedGroupsFilter, escapeFilterValue, fillFilter, firstRdnValue, for
 import { createSources, mappingWarnings } from '../../src/identity/sources.js';
 import { ACCOUNT, Jar, baseConfig, hiddenField, request, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { alibabaSp, extractForm } from '../helpers/saml-sp.js';
-import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME } from '../../src/saml/alibaba.js';
+import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME } from '../../src/alibaba.js';
 import { ROOT_DN, SUFFIX, freePort, startSlapd, type Slapd } from './slapd.js';
 
 const SERVICE_DN = `cn=gateway,${SUFFIX}`;

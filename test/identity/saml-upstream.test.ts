@@ -9,7 +9,7 @@ import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import samlify from 'samlify';
 import { ACCOUNT, Jar, baseConfig, request, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { alibabaSp, extractForm } from '../helpers/saml-sp.js';
-import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME } from '../../src/saml/alibaba.js';
+import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME } from '../../src/alibaba.js';
 import { ENTRA_GROUPS_CLAIM, SamlIdentitySchema, type SamlIdentityConfig } from '../../src/config/identity-saml-schema.js';
 import { createSamlUpstreamSource, SAML_UPSTREAM_PATHS, SamlSourceError } from '../../src/identity/saml-upstream.js';
 import { createReplayCache } from '../../src/identity/saml-upstream-replay.js';

@@ -40,6 +40,8 @@ describe('key store', () => {
     await loadOrCreateKeys(opts());
     await unlink(join(dir, 'certs', FILES.cert));
     await expect(loadOrCreateKeys(opts())).rejects.toThrow(KeyStoreError);
+    // A runtime failure (exit 1), not a config error: the config is fine, the files are not.
+    await expect(loadOrCreateKeys(opts())).rejects.toMatchObject({ name: 'KeyStoreError', code: 'PAI_SSO_KEY_STORE', kind: 'runtime' });
   });
 
   it('refuses a certificate that belongs to another key', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createGroupFilter, createRoleMapper, groupsFor } from '../../src/mapping/roles.js';
-import { roleSessionName } from '../../src/mapping/session-name.js';
+import { roleSessionName } from '../../src/alibaba.js';
 
 const config = {
   accounts: { a: { accountId: '1111111111111111', samlProvider: 'idp-a', label: 'Prod' }, b: { accountId: '2222222222222222', samlProvider: 'idp-b' } },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/validate.js';
-import { certInfo, samlStatement, type DesiredRole } from '../../src/ram/desired.js';
+import { samlStatement, type DesiredRole } from '../../src/ram/desired.js';
 import { mergeTrust } from '../../src/ram/trust.js';
 import { metadataFacts, planAccount, type ActualAccount } from '../../src/ram/plan.js';
 import { operatorPolicy } from '../../src/ram/operator-policy.js';
@@ -231,9 +231,5 @@ describe('operator policy', () => {
     expect(p.Statement.at(-1)!.Resource).toEqual(['acs:paiworkspace:cn-shanghai:1234567890123456:workspace/7']);
     const pruned = operatorPolicy(account, { prune: true }).Statement.flatMap((s) => s.Action);
     expect(pruned).toEqual(expect.arrayContaining(['ram:DetachPolicyFromRole', 'ram:DeletePolicyVersion', 'paiworkspace:RemoveMemberRole']));
-  });
-
-  it('certInfo reads a DER cert', () => {
-    expect(() => certInfo('AAAA')).toThrow();
   });
 });

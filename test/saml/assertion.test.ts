@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildResponse, samlTime, type AssertionInput } from '../../src/saml/assertion.js';
 import { escapeAttr, escapeText } from '../../src/saml/xml.js';
-import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME, ATTR_SESSION_DURATION, SITES } from '../../src/saml/alibaba.js';
+import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME, ATTR_SESSION_DURATION, SITES } from '../../src/alibaba.js';
 import { responseFacts } from '../helpers/saml-sp.js';
 
 const NOW = new Date('2026-11-28T10:00:00.123Z');

@@ -7,9 +7,8 @@ import { ExclusiveCanonicalization } from 'xml-crypto';
 import { loadOrCreateKeys, type KeyMaterial } from '../../src/keys/store.js';
 import { buildResponseParts, type AssertionInput } from '../../src/saml/assertion.js';
 import { createSigner } from '../../src/saml/sign.js';
-import { createReferenceSigner } from '../../src/saml/sign-reference.js';
-import { SITES } from '../../src/saml/alibaba.js';
-import { roleSessionName } from '../../src/mapping/session-name.js';
+import { createReferenceSigner } from '../helpers/sign-reference.js';
+import { SITES, roleSessionName } from '../../src/alibaba.js';
 import { alibabaSp, parseXml, elements } from '../helpers/saml-sp.js';
 
 const DS = 'http://www.w3.org/2000/09/xmldsig#';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateKeys, type KeyMaterial } from '../../src/keys/store.js';
 import { buildResponseParts, type AssertionInput } from '../../src/saml/assertion.js';
 import { createSigner } from '../../src/saml/sign.js';
-import { SITES } from '../../src/saml/alibaba.js';
+import { SITES } from '../../src/alibaba.js';
 import { alibabaSp, responseFacts } from '../helpers/saml-sp.js';
 
 let dir: string;

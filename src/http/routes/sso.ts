@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayDeps } from '../deps.js';
 import { groupsFor, type GrantedRole } from '../../mapping/roles.js';
+import { assertionSubject } from '../../mapping/subject.js';
 import { autoPostPage, landingPage, messagePage, rolePickerPage } from '../views.js';
 import { newNonce, sendHtml } from '../pages.js';
 
@@ -75,7 +76,7 @@ export const ssoRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
 
       const end = app.metrics.signSeconds.startTimer();
       const issued = deps.issue({
-        user: session.user,
+        ...assertionSubject(session.user, config.idp),
         roles,
         authnInstant: new Date(session.authTime),
         sessionIndex: `_${session.sid}`,

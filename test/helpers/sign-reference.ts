@@ -1,17 +1,15 @@
 import { SignedXml } from 'xml-crypto';
-
-import { ALGORITHMS } from './sign.js';
+import { ALGORITHMS, type ResponseSigner, type SignerKeys } from '../../src/saml/sign.js';
+import { joinUnsigned } from '../../src/saml/assertion.js';
 
 // The straightforward signer: parse, XPath, canonicalise, sign with xml-crypto. Kept as
 // the reference the fast signer is proven byte-identical against, and as the benchmark
-// baseline. Not on the request path.
+// baseline (bench/impl/xml-crypto-naive.ts). Not on the request path, so it lives with the
+// tests and xml-crypto is a dev dependency.
 
 const RESPONSE = "/*[local-name()='Response' and namespace-uri()='urn:oasis:names:tc:SAML:2.0:protocol']";
 const ASSERTION = `${RESPONSE}/*[local-name()='Assertion' and namespace-uri()='urn:oasis:names:tc:SAML:2.0:assertion']`;
 const issuerOf = (path: string) => `${path}/*[local-name()='Issuer']`;
-
-import type { ResponseSigner, SignerKeys } from './sign.js';
-import { joinUnsigned } from './assertion.js';
 
 function signOnce(xml: string, keys: SignerKeys, target: string): string {
   const sig = new SignedXml({

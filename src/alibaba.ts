@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto';
+
+// Alibaba Cloud's side of role-based SSO, in one place: the sites, the attribute names the
+// SP reads, the ARN shapes, the name rules RAM enforces and the session-length bounds.
+// The bottom of the import graph: it imports nothing from the project, and config, saml,
+// mapping and ram import from it. docs/register.md describes the cloud side in prose.
+
+// --- Sites -------------------------------------------------------------------------------
+
+export const SITE_IDS = ['cn', 'intl'] as const;
+/** cn: the China site (aliyun.com); intl: the international site (alibabacloud.com). */
+export type Site = (typeof SITE_IDS)[number];
+
+/**
+ * Each site is a set that must never be mixed: the ACS we post to is also the Recipient
+ * in the assertion and the saml:recipient in the role's trust policy.
+ */
+export interface SiteFacts {
+  /** The site's own domain: the ACS redirects into the console under it. */
+  readonly domain: 'aliyun.com' | 'alibabacloud.com';
+  readonly acs: string;
+  readonly audience: string;
+  readonly paiConsole: string;
+  readonly spMetadata: string;
+}
+
+export const SITES: Readonly<Record<Site, SiteFacts>> = {
+  cn: {
+    domain: 'aliyun.com',
+    acs: 'https://signin.aliyun.com/saml-role/sso',
+    audience: 'urn:alibaba:cloudcomputing',
+    paiConsole: 'https://pai.console.aliyun.com/',
+    spMetadata: 'https://signin.aliyun.com/saml-role/sp-metadata.xml',
+  },
+  intl: {
+    domain: 'alibabacloud.com',
+    acs: 'https://signin.alibabacloud.com/saml-role/sso',
+    audience: 'urn:alibaba:cloudcomputing:international',
+    paiConsole: 'https://pai.console.alibabacloud.com/',
+    spMetadata: 'https://signin.alibabacloud.com/saml-role/sp-metadata.xml',
+  },
+};
+
+/** The one lookup of a site's facts: the ACS, Recipient and trust-policy recipient all come from it. */
+export function siteFacts(site: Site): SiteFacts {
+  return SITES[site];
+}
+
+/** Domains Alibaba accepts as RelayState; anything else is dropped or refused by the SP. */
+export const RELAY_STATE_DOMAINS = [
+  'aliyun.com',
+  'hichina.com',
+  'yunos.com',
+  'taobao.com',
+  'tmall.com',
+  'alibabacloud.com',
+  'alipay.com',
+] as const;
+
+export function isAllowedRelayState(url: string): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  if (parsed.protocol !== 'https:' || parsed.username || parsed.password || parsed.port) return false;
+  const host = parsed.hostname.toLowerCase();
+  return RELAY_STATE_DOMAINS.some((d) => host === d || host.endsWith(`.${d}`));
+}
+
+// --- Assertion attributes ----------------------------------------------------------------
+
+export const ATTR_ROLE = 'https://www.aliyun.com/SAML-Role/Attributes/Role';
+export const ATTR_ROLE_SESSION_NAME = 'https://www.aliyun.com/SAML-Role/Attributes/RoleSessionName';
+export const ATTR_SESSION_DURATION = 'https://www.aliyun.com/SAML-Role/Attributes/SessionDuration';
+
+// --- Session length ----------------------------------------------------------------------
+
+/** The SessionDuration attribute: console session seconds. */
+export const SESSION_DURATION_MIN = 900;
+export const SESSION_DURATION_MAX = 43200;
+/** A RAM role's MaxSessionDuration: 3600..SESSION_DURATION_MAX seconds. */
+export const MAX_SESSION_DURATION_MIN = 3600;
+/**
+ * A role's MaxSessionDuration when nobody set one: what RAM gives a new role, and the
+ * console session length when the assertion carries no SessionDuration.
+ */
+export const DEFAULT_SESSION_DURATION = 3600;
+
+// --- ARNs and names ----------------------------------------------------------------------
+
+export const roleArn = (accountId: string, roleName: string): string => `acs:ram::${accountId}:role/${roleName}`;
+export const samlProviderArn = (accountId: string, provider: string): string =>
+  `acs:ram::${accountId}:saml-provider/${provider}`;
+
+export const ACCOUNT_ID_PATTERN = /^[0-9]{10,20}$/;
+export const ROLE_NAME_PATTERN = /^[A-Za-z0-9.-]{1,64}$/;
+// ≤128, letters, digits, . - _, not starting or ending with a symbol.
+export const SAML_PROVIDER_NAME_PATTERN = /^(?=.{1,128}$)[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/;
+/** RAM policy names: 1-128 letters, digits and "-". */
+export const POLICY_NAME_PATTERN = /^[A-Za-z0-9-]{1,128}$/;
+/** Service principals look like `dataworks.aliyuncs.com`. */
+export const SERVICE_PRINCIPAL_PATTERN = /^[a-z0-9][a-z0-9.-]{0,126}\.aliyuncs\.com$/;
+/** Region IDs look like `cn-hangzhou`. */
+export const REGION_PATTERN = /^[a-z]{2,}(-[a-z0-9]+)+$/;
+/** PAI workspace roles documented for AIWorkspace CreateMember. */
+export const PAI_ROLES = [
+  'PAI.AlgoDeveloper',
+  'PAI.AlgoOperator',
+  'PAI.LabelManager',
+  'PAI.MaxComputeDeveloper',
+  'PAI.WorkspaceAdmin',
+  'PAI.WorkspaceGuest',
+  'PAI.WorkspaceOwner',
+] as const;
+
+// --- RoleSessionName ---------------------------------------------------------------------
+
+// Intersection of the old (2-32, adds `,+`) and current (2-64) RoleSessionName rules.
+export const ROLE_SESSION_NAME_PATTERN = /^[A-Za-z0-9._@=-]{2,32}$/;
+const ROLE_SESSION_NAME_MAX = 32;
+const HASH_LEN = 8;
+
+/**
+ * RoleSessionName shows in the console and ActionTrail, so it should read like the
+ * person, but Alibaba allows only [A-Za-z0-9._@=-]{2,32}. When the value has to be
+ * changed to fit, a hash of the original is appended: two people whose names
+ * sanitise to the same string ("zhang.san" and "zhang san") still get distinct names.
+ */
+export function roleSessionName(value: string): string {
+  if (ROLE_SESSION_NAME_PATTERN.test(value)) return value;
+  const hash = createHash('sha256').update(value, 'utf8').digest('hex').slice(0, HASH_LEN);
+  const cleaned = value
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^A-Za-z0-9._@=-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, ROLE_SESSION_NAME_MAX - HASH_LEN - 1)
+    .replace(/-+$/, '');
+  return cleaned ? `${cleaned}-${hash}` : `u-${hash}`;
+}

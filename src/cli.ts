@@ -1,8 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, type LoadedConfig } from './config/load.js';
-import { ConfigError } from './config/errors.js';
-import { KeyStoreError } from './keys/store.js';
-import { UsersFileError } from './identity/users-file.js';
+import { exitCodeFor } from './errors.js';
 import { gatewayMetadata } from './saml/metadata.js';
 import { EXIT, UsageError, type CliIo } from './cli/io.js';
 import { keysFor, serve } from './cli/serve.js';
@@ -67,21 +65,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     }
     return EXIT.usage;
   } catch (err) {
-    if (err instanceof ConfigError) {
-      io.stderr.write(`pai-sso: ${err.message}\n`);
-      return EXIT.usage;
-    }
-    if (err instanceof UsageError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr.write(`pai-sso: ${(err as Error).message}\n`);
-      return EXIT.usage;
-    }
-    if (err instanceof KeyStoreError || err instanceof UsersFileError) {
-      io.stderr.write(`pai-sso: ${err.message}\n`);
-      return EXIT.failure;
-    }
+    // The error's kind alone decides the exit code (errors.ts): 2 for usage and config, 1 otherwise.
     const e = err as NodeJS.ErrnoException;
     io.stderr.write(`pai-sso: ${e.code === 'EADDRINUSE' ? `port already in use (${e.message})` : e.message}\n`);
-    return EXIT.failure;
+    return exitCodeFor(err);
   }
 }
 

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -83,6 +83,23 @@ describe('pai-sso check / metadata', () => {
 
   it('rejects an unknown command with exit 2', async () => {
     expect((await run(['frobnicate'])).code).toBe(2);
+  });
+
+  it('maps errors to exit codes: bad flags 2, unusable key or users file 1, message after "pai-sso: "', async () => {
+    const flag = await run(['check', '--bogus']);
+    expect(flag.code).toBe(2);
+    expect(flag.err).toMatch(/^pai-sso: Unknown option '--bogus'/);
+
+    await mkdir(join(dir, 'certs'), { recursive: true });
+    await writeFile(join(dir, 'certs', 'signing.key'), 'not a key');
+    const keys = await run(['check']);
+    expect(keys.code).toBe(1);
+    expect(keys.err).toMatch(/^pai-sso: .*signing\.key/);
+
+    await writeFile(join(dir, 'users.yaml'), 'users: [1, 2]\n');
+    const users = await run(['user', 'list']);
+    expect(users.code).toBe(1);
+    expect(users.err).toMatch(/^pai-sso: .*users\.yaml/);
   });
 });
 

@@ -71,16 +71,3 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return exitCodeFor(err);
   }
 }
-
-const isEntry = process.argv[1] !== undefined && /(?:pai-sso(?:\.js)?|cli\.[jt]s)$/.test(process.argv[1]);
-if (isEntry) {
-  main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env }).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: Error) => {
-      process.stderr.write(`pai-sso: ${err.message}\n`);
-      process.exitCode = 1;
-    },
-  );
-}

@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -104,6 +105,19 @@ describe('pai-sso check / metadata', () => {
 });
 
 describe('the pai-sso binary', () => {
+  it('is the only entry point: importing the CLI module runs nothing, whatever the script is called', async () => {
+    const script = join(dir, 'pai-sso.js');
+    await writeFile(join(dir, 'package.json'), '{"type":"module"}');
+    await writeFile(script, `await import(${JSON.stringify(pathToFileURL(join(process.cwd(), 'src/cli.ts')).href)});\n`);
+    const res = spawnSync(process.execPath, ['--import', 'tsx', script, 'help'], { encoding: 'utf8' });
+    expect(res.stderr).toBe('');
+    expect(res.stdout).toBe('');
+    expect(res.status).toBe(0);
+    const bin = spawnSync(process.execPath, ['bin/pai-sso.js', 'help'], { encoding: 'utf8' });
+    expect(bin.status).toBe(0);
+    expect(bin.stdout).toContain('Usage: pai-sso <command>');
+  });
+
   it('refuses to start on a broken config: exit 2, problems on stderr', () => {
     const res = spawnSync(process.execPath, ['bin/pai-sso.js', 'serve'], { encoding: 'utf8', env: { ...process.env, PAI_SSO_CONFIG: join(dir, 'missing.yaml') } });
     expect(res.status).toBe(2);

@@ -104,6 +104,44 @@ describe('pai-sso check / metadata', () => {
   });
 });
 
+describe('pai-sso register: arguments', () => {
+  it('prints its help on --help, -h or nothing, exit 0', async () => {
+    for (const args of [['register', '--help'], ['register', '-h'], ['register'], ['register', 'plan', '--help'], ['register', 'apply', '-h']]) {
+      const res = await run(args);
+      expect(res.code, args.join(' ')).toBe(0);
+      expect(res.out).toMatch(/^usage: pai-sso register <command> \[options\]/);
+    }
+  });
+
+  it('takes only the flags each command knows, exit 2 with the usage otherwise', async () => {
+    const bad = [
+      [['register', 'frobnicate'], /unknown command "frobnicate"/],
+      [['register', 'plan', '--yes'], /Unknown option '--yes'/],
+      [['register', 'apply', '--json'], /Unknown option '--json'/],
+      [['register', 'policy', 'extra'], /Unexpected argument 'extra'/],
+      [['register', 'plan', '--account'], /'--account <value>' argument missing/],
+      [['register', 'plan', '--account', '--prune'], /'--account' argument is ambiguous/],
+      [['register', 'plan', '--account='], /--account needs an account key/],
+    ] as const;
+    for (const [args, message] of bad) {
+      const res = await run([...args]);
+      expect(res.code, args.join(' ')).toBe(2);
+      expect(res.err).toMatch(/^pai-sso register: /);
+      expect(res.err).toMatch(message);
+      expect(res.err).toContain('usage: pai-sso register <command>');
+    }
+  });
+
+  it('policy takes --account, --prune and --json', async () => {
+    const res = await run(['register', 'policy', '--json', '--prune']);
+    expect(res.code, res.err).toBe(0);
+    expect(res.out).toContain('ram:CreateRole');
+    const unknown = await run(['register', 'policy', '--account=nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain('--account "nope" is not a key of accounts:');
+  });
+});
+
 describe('the pai-sso binary', () => {
   it('is the only entry point: importing the CLI module runs nothing, whatever the script is called', async () => {
     const script = join(dir, 'pai-sso.js');

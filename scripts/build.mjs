@@ -30,6 +30,7 @@ try {
   // 2. The bundle, with the generated validator in place of the runtime-compiled one.
   await rm(outdir, { recursive: true, force: true });
   await build({
+    // dist/cli.js keeps the module's exports; bin/pai-sso.js imports it and calls main().
     entryPoints: [`${root}src/cli.ts`],
     outdir,
     entryNames: '[name]',

@@ -1,8 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, type LoadedConfig } from './config/load.js';
-import { ConfigError } from './config/errors.js';
-import { KeyStoreError } from './keys/store.js';
-import { UsersFileError } from './identity/users-file.js';
+import { exitCodeFor } from './errors.js';
 import { gatewayMetadata } from './saml/metadata.js';
 import { EXIT, UsageError, type CliIo } from './cli/io.js';
 import { keysFor, serve } from './cli/serve.js';
@@ -67,33 +65,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     }
     return EXIT.usage;
   } catch (err) {
-    if (err instanceof ConfigError) {
-      io.stderr.write(`pai-sso: ${err.message}\n`);
-      return EXIT.usage;
-    }
-    if (err instanceof UsageError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr.write(`pai-sso: ${(err as Error).message}\n`);
-      return EXIT.usage;
-    }
-    if (err instanceof KeyStoreError || err instanceof UsersFileError) {
-      io.stderr.write(`pai-sso: ${err.message}\n`);
-      return EXIT.failure;
-    }
+    // The error's kind alone decides the exit code (errors.ts): 2 for usage and config, 1 otherwise.
     const e = err as NodeJS.ErrnoException;
     io.stderr.write(`pai-sso: ${e.code === 'EADDRINUSE' ? `port already in use (${e.message})` : e.message}\n`);
-    return EXIT.failure;
+    return exitCodeFor(err);
   }
-}
-
-const isEntry = process.argv[1] !== undefined && /(?:pai-sso(?:\.js)?|cli\.[jt]s)$/.test(process.argv[1]);
-if (isEntry) {
-  main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env }).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: Error) => {
-      process.stderr.write(`pai-sso: ${err.message}\n`);
-      process.exitCode = 1;
-    },
-  );
 }

@@ -19,8 +19,8 @@ import { ssoRoutes } from './http/routes/sso.js';
 import { requestIdentityPlugin } from './http/request-identity.js';
 import { operationsRoutes } from './http/routes/operations.js';
 import type { GatewayDeps } from './http/deps.js';
-import { messagePage } from './http/views.js';
-import { newNonce, sendHtml } from './http/pages.js';
+import { sendMessage } from './http/pages.js';
+import { httpStatusFor, PaiSsoError } from './errors.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -36,6 +36,13 @@ export interface ServerOptions {
   readonly sources: IdentitySources;
   readonly logger: Logger;
   readonly now?: () => number;
+}
+
+/** Fastify's validation failures are 400s and its other 4xx errors keep their status; ours say theirs by kind. */
+function statusFor(error: FastifyError): number {
+  if (error.validation) return 400;
+  if (error instanceof PaiSsoError) return httpStatusFor(error);
+  return error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
 }
 
 /** Builds the gateway; listening is the caller's business (tests use inject). */
@@ -91,22 +98,20 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     reply.header('referrer-policy', 'no-referrer');
   });
 
-  // Anything the client got wrong ends as a 4xx page and an audit line, never a 500.
+  // Anything the client got wrong ends as a 4xx page and an audit line, never a 500; a
+  // dependency that is down (a PaiSsoError of kind 'unavailable') is a 503 page.
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const status = error.validation ? 400 : error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const status = statusFor(error);
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
     } else {
       deps.audit({ event: 'request.rejected', status, reason: error.code ?? error.message, path: request.routeOptions.url ?? request.url.split('?')[0] ?? '', ip: request.ip, reqId: request.id });
     }
-    const nonce = newNonce();
-    const [title, message] = status >= 500 ? ['Something went wrong', 'The request could not be completed. It has been logged.'] : ['Bad request', 'The request was not understood.'];
-    return sendHtml(reply, status, nonce, messagePage(nonce, title, message));
+    if (status === 503) return sendMessage(reply, status, 'Service unavailable', 'A service the gateway depends on cannot be reached. Try again shortly.');
+    if (status >= 500) return sendMessage(reply, status, 'Something went wrong', 'The request could not be completed. It has been logged.');
+    return sendMessage(reply, status, 'Bad request', 'The request was not understood.');
   });
-  app.setNotFoundHandler((_request, reply) => {
-    const nonce = newNonce();
-    return sendHtml(reply, 404, nonce, messagePage(nonce, 'Not found', 'There is nothing at this address.'));
-  });
+  app.setNotFoundHandler((_request, reply) => sendMessage(reply, 404, 'Not found', 'There is nothing at this address.'));
 
   await app.register(formbody, { bodyLimit: config.server.bodyLimitBytes });
   // Only routes that opt in (POST /login) are limited; probes and the hand-off are not.

@@ -32,3 +32,25 @@ export async function promptHidden(io: CliIo, question: string): Promise<string>
     io.stderr.write('\n');
   }
 }
+
+/** Reads one line (a confirmation) and leaves the rest of the stream unread. */
+export function readLine(stdin: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve) => {
+    let buf = '';
+    const onData = (chunk: Buffer | string) => {
+      buf += chunk.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) finish(buf.slice(0, nl));
+    };
+    const onEnd = () => finish(buf);
+    const finish = (line: string) => {
+      stdin.off('data', onData);
+      stdin.off('end', onEnd);
+      stdin.pause();
+      resolve(line.trim());
+    };
+    stdin.on('data', onData);
+    stdin.on('end', onEnd);
+    stdin.resume();
+  });
+}

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
+import { messagePage } from './views.js';
 
 export const newNonce = (): string => randomBytes(16).toString('base64');
 
@@ -23,6 +24,12 @@ export function sendHtml(reply: FastifyReply, status: number, nonce: string, bod
     .header('pragma', 'no-cache')
     .type('text/html; charset=utf-8')
     .send(body);
+}
+
+/** A page that only tells the user something (a refusal, an error): a title, one message and, unless `back` is false, a link home. */
+export function sendMessage(reply: FastifyReply, status: number, title: string, message: string, back = true): FastifyReply {
+  const nonce = newNonce();
+  return sendHtml(reply, status, nonce, messagePage(nonce, title, message, back));
 }
 
 /** Only our own absolute paths: no scheme, no host, no `//evil` or `/\evil`. */

@@ -9,7 +9,8 @@ import { $OpenApiUtil } from '@alicloud/openapi-core';
 import { AiWorkspaceClient } from './aiworkspace.js';
 import type { RegisterConfig } from '../config/register-schema.js';
 
-// CJS module: the default import is module.exports, the class is its `default` (toolchain notes §3).
+// CJS module: under NodeNext the default import is module.exports, and the class is its
+// `default` property.
 export type Credential = Credentials.default;
 const Credential = Credentials.default;
 

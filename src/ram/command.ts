@@ -1,6 +1,9 @@
 import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
 import type { Config } from '../config/schema.js';
 import type { KeyMaterial } from '../keys/store.js';
+import { EXIT, UsageError, exitCodeFor } from '../errors.js';
+import { readLine, type CliIo } from '../cli/io.js';
 import { ApplyError, applyAccount, readAccount } from './apply.js';
 import { createClients, credentialSecrets, resolveCredential, type AccountClients, type Credential } from './clients.js';
 import { Cloud, DEFAULT_RETRY, type RetryOptions } from './cloud.js';
@@ -9,25 +12,20 @@ import { operatorPolicy } from './operator-policy.js';
 import { hasChanges, planAccount, type AccountPlan, type ActualAccount } from './plan.js';
 import { renderPlanJson, renderPlanText } from './render.js';
 
-// `pai-sso register <plan|apply|policy>`. Exit codes (design.md): 0 nothing to change or
-// done, 3 plan shows drift, 1 cloud/credential failure, 2 bad usage.
+// `pai-sso register <plan|apply|policy>`. Exit codes are those of every pai-sso command
+// (EXIT in src/errors.ts): 0 nothing to change or done, 3 plan shows drift, 1 cloud or
+// credential failure, 2 bad usage.
 
-export interface RegisterContext {
+export interface RegisterContext extends CliIo {
   readonly config: Config;
   readonly configPath: string;
   readonly keys: KeyMaterial;
-  readonly stdout: NodeJS.WritableStream;
-  readonly stderr: NodeJS.WritableStream;
-  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
-  readonly env: NodeJS.ProcessEnv;
 }
 
 /** Seams for tests; production callers pass nothing. */
 export interface RegisterDeps {
   readonly retry?: Partial<RetryOptions>;
 }
-
-export const EXIT = { ok: 0, failure: 1, usage: 2, drift: 3 } as const;
 
 export const PAI_POLICY_FILE = new URL('../../data/pai-default-policy.json', import.meta.url);
 
@@ -58,36 +56,25 @@ interface Options {
   readonly account: string | undefined;
 }
 
-class UsageError extends Error {}
+// Each command takes only the flags that mean something to it.
+const COMMON = { prune: { type: 'boolean' }, account: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+const FLAGS = {
+  plan: { ...COMMON, json: { type: 'boolean' } },
+  apply: { ...COMMON, yes: { type: 'boolean', short: 'y' } },
+  policy: { ...COMMON, json: { type: 'boolean' } },
+} as const;
 
-function parseArgs(args: readonly string[]): Options | 'help' {
+const isCommand = (c: string): c is Options['command'] => Object.hasOwn(FLAGS, c);
+
+function parseRegisterArgs(args: readonly string[]): Options | 'help' {
   const [command, ...rest] = args;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') return 'help';
-  if (command !== 'plan' && command !== 'apply' && command !== 'policy') throw new UsageError(`unknown command "${command}"`);
-  const allowed: Record<typeof command, readonly string[]> = {
-    plan: ['--json', '--prune', '--account'],
-    apply: ['--yes', '-y', '--prune', '--account'],
-    policy: ['--json', '--prune', '--account'],
-  };
-  let json = false;
-  let prune = false;
-  let yes = false;
-  let account: string | undefined;
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i]!;
-    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    if (flag === '--help' || flag === '-h') return 'help';
-    if (!allowed[command].includes(flag)) throw new UsageError(`unknown option "${a}" for register ${command}`);
-    if (flag === '--json') json = true;
-    else if (flag === '--prune') prune = true;
-    else if (flag === '--yes' || flag === '-y') yes = true;
-    else if (flag === '--account') {
-      const v = inline ?? rest[++i];
-      if (!v || v.startsWith('-')) throw new UsageError('--account needs an account key');
-      account = v;
-    }
-  }
-  return { command, json, prune, yes, account };
+  if (!isCommand(command)) throw new UsageError(`unknown command "${command}"`);
+  // Typed as the union of all flags (absent ones read as undefined); parsed with this command's own.
+  const { values } = parseArgs({ args: rest, options: FLAGS[command] as typeof FLAGS.plan & typeof FLAGS.apply });
+  if (values.help) return 'help';
+  if (values.account === '') throw new UsageError('--account needs an account key');
+  return { command, json: values.json ?? false, prune: values.prune ?? false, yes: values.yes ?? false, account: values.account };
 }
 
 /** Every line leaves through here, scrubbed of any secret we know about. */
@@ -111,27 +98,6 @@ class Output {
   stderr(text: string): void {
     this.err.write(this.#scrub(text));
   }
-}
-
-function readLine(stdin: NodeJS.ReadableStream): Promise<string> {
-  return new Promise((resolve) => {
-    let buf = '';
-    const onData = (chunk: Buffer | string) => {
-      buf += chunk.toString();
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) finish(buf.slice(0, nl));
-    };
-    const onEnd = () => finish(buf);
-    const finish = (line: string) => {
-      stdin.off('data', onData);
-      stdin.off('end', onEnd);
-      stdin.pause();
-      resolve(line.trim());
-    };
-    stdin.on('data', onData);
-    stdin.on('end', onEnd);
-    stdin.resume();
-  });
 }
 
 interface Session {
@@ -162,10 +128,10 @@ export async function runRegister(args: string[], ctx: RegisterContext, deps: Re
   out.addSecrets([ctx.env['ALIBABA_CLOUD_ACCESS_KEY_SECRET'], ctx.env['ALIBABA_CLOUD_SECURITY_TOKEN']]);
   let opts: Options | 'help';
   try {
-    opts = parseArgs(args);
+    opts = parseRegisterArgs(args);
   } catch (err) {
     out.stderr(`pai-sso register: ${(err as Error).message}\n\n${USAGE}`);
-    return EXIT.usage;
+    return exitCodeFor(err);
   }
   if (opts === 'help') {
     out.stdout(USAGE);

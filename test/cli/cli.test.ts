@@ -1,7 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -84,9 +85,77 @@ describe('pai-sso check / metadata', () => {
   it('rejects an unknown command with exit 2', async () => {
     expect((await run(['frobnicate'])).code).toBe(2);
   });
+
+  it('maps errors to exit codes: bad flags 2, unusable key or users file 1, message after "pai-sso: "', async () => {
+    const flag = await run(['check', '--bogus']);
+    expect(flag.code).toBe(2);
+    expect(flag.err).toMatch(/^pai-sso: Unknown option '--bogus'/);
+
+    await mkdir(join(dir, 'certs'), { recursive: true });
+    await writeFile(join(dir, 'certs', 'signing.key'), 'not a key');
+    const keys = await run(['check']);
+    expect(keys.code).toBe(1);
+    expect(keys.err).toMatch(/^pai-sso: .*signing\.key/);
+
+    await writeFile(join(dir, 'users.yaml'), 'users: [1, 2]\n');
+    const users = await run(['user', 'list']);
+    expect(users.code).toBe(1);
+    expect(users.err).toMatch(/^pai-sso: .*users\.yaml/);
+  });
+});
+
+describe('pai-sso register: arguments', () => {
+  it('prints its help on --help, -h or nothing, exit 0', async () => {
+    for (const args of [['register', '--help'], ['register', '-h'], ['register'], ['register', 'plan', '--help'], ['register', 'apply', '-h']]) {
+      const res = await run(args);
+      expect(res.code, args.join(' ')).toBe(0);
+      expect(res.out).toMatch(/^usage: pai-sso register <command> \[options\]/);
+    }
+  });
+
+  it('takes only the flags each command knows, exit 2 with the usage otherwise', async () => {
+    const bad = [
+      [['register', 'frobnicate'], /unknown command "frobnicate"/],
+      [['register', 'plan', '--yes'], /Unknown option '--yes'/],
+      [['register', 'apply', '--json'], /Unknown option '--json'/],
+      [['register', 'policy', 'extra'], /Unexpected argument 'extra'/],
+      [['register', 'plan', '--account'], /'--account <value>' argument missing/],
+      [['register', 'plan', '--account', '--prune'], /'--account' argument is ambiguous/],
+      [['register', 'plan', '--account='], /--account needs an account key/],
+    ] as const;
+    for (const [args, message] of bad) {
+      const res = await run([...args]);
+      expect(res.code, args.join(' ')).toBe(2);
+      expect(res.err).toMatch(/^pai-sso register: /);
+      expect(res.err).toMatch(message);
+      expect(res.err).toContain('usage: pai-sso register <command>');
+    }
+  });
+
+  it('policy takes --account, --prune and --json', async () => {
+    const res = await run(['register', 'policy', '--json', '--prune']);
+    expect(res.code, res.err).toBe(0);
+    expect(res.out).toContain('ram:CreateRole');
+    const unknown = await run(['register', 'policy', '--account=nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain('--account "nope" is not a key of accounts:');
+  });
 });
 
 describe('the pai-sso binary', () => {
+  it('is the only entry point: importing the CLI module runs nothing, whatever the script is called', async () => {
+    const script = join(dir, 'pai-sso.js');
+    await writeFile(join(dir, 'package.json'), '{"type":"module"}');
+    await writeFile(script, `await import(${JSON.stringify(pathToFileURL(join(process.cwd(), 'src/cli.ts')).href)});\n`);
+    const res = spawnSync(process.execPath, ['--import', 'tsx', script, 'help'], { encoding: 'utf8' });
+    expect(res.stderr).toBe('');
+    expect(res.stdout).toBe('');
+    expect(res.status).toBe(0);
+    const bin = spawnSync(process.execPath, ['bin/pai-sso.js', 'help'], { encoding: 'utf8' });
+    expect(bin.status).toBe(0);
+    expect(bin.stdout).toContain('Usage: pai-sso <command>');
+  });
+
   it('refuses to start on a broken config: exit 2, problems on stderr', () => {
     const res = spawnSync(process.execPath, ['bin/pai-sso.js', 'serve'], { encoding: 'utf8', env: { ...process.env, PAI_SSO_CONFIG: join(dir, 'missing.yaml') } });
     expect(res.status).toBe(2);

@@ -2,8 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayDeps } from '../deps.js';
 import type { LoginCompletion, PasswordSource, User } from '../../identity/user.js';
-import { loginPage, messagePage, type LoginChoices } from '../views.js';
-import { newNonce, safeReturnTo, sendHtml } from '../pages.js';
+import { loginPage, type LoginChoices } from '../views.js';
+import { newNonce, safeReturnTo, sendHtml, sendMessage } from '../pages.js';
 import { clip, type Audit } from '../../audit/audit.js';
 import { createSealer } from '../sealed-cookie.js';
 
@@ -35,8 +35,7 @@ export function createCompletion(app: FastifyInstance, audit: Audit, secret: Buf
     fail(request, reply, status, reason, user) {
       audit({ event: 'login.failed', reason, user: clip(user ?? '-'), ip: request.ip, reqId: request.id });
       app.metrics.logins.inc({ result: 'failed' });
-      const nonce = newNonce();
-      return sendHtml(reply, status, nonce, messagePage(nonce, 'Sign-in refused', 'The sign-in could not be completed. Start again from the portal.'));
+      return sendMessage(reply, status, 'Sign-in refused', 'The sign-in could not be completed. Start again from the portal.');
     },
     returnTo(request) {
       return app.sessions.loginFlow(request)?.returnTo ?? '/';
@@ -79,8 +78,7 @@ export const loginRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) =>
       // Nothing to choose: straight to the upstream IdP.
       if (passwordSources.length === 0 && redirectSources.length === 1 && only) return reply.redirect(only.startPath, 302);
       if (passwordSources.length === 0 && redirectSources.length === 0) {
-        const nonce = newNonce();
-        return sendHtml(reply, 401, nonce, messagePage(nonce, 'Sign in through the company portal', 'This gateway takes your identity from the company proxy. Open it through the portal.', false));
+        return sendMessage(reply, 401, 'Sign in through the company portal', 'This gateway takes your identity from the company proxy. Open it through the portal.', false);
       }
       return renderLogin(reply, 200, flow.csrf);
     },
@@ -122,8 +120,7 @@ export const loginRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) =>
         request.log.error({ err: { message: (err as Error).message }, source: source.kind }, 'identity source failed');
         deps.audit({ event: 'login.failed', reason: 'source-unavailable', source: source.kind, user: clip(username), ip: request.ip, reqId: request.id });
         app.metrics.logins.inc({ result: 'error' });
-        const nonce = newNonce();
-        return sendHtml(reply, 503, nonce, messagePage(nonce, 'Sign-in unavailable', 'The user directory cannot be reached. Try again shortly.'));
+        return sendMessage(reply, 503, 'Sign-in unavailable', 'The user directory cannot be reached. Try again shortly.');
       }
       if (!user) {
         deps.audit({ event: 'login.failed', reason: 'bad-credentials', source: source.kind, user: clip(username), ip: request.ip, reqId: request.id });
@@ -150,8 +147,7 @@ export const loginRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) =>
     async (request: FastifyRequest<{ Body: { csrf: string } }>, reply) => {
       const s = request.session;
       if (s && !tokensEqual(s.csrf, request.body.csrf)) {
-        const nonce = newNonce();
-        return sendHtml(reply, 403, nonce, messagePage(nonce, 'Not signed out', 'The sign-out form expired. Go back and try again.'));
+        return sendMessage(reply, 403, 'Not signed out', 'The sign-out form expired. Go back and try again.');
       }
       if (s) deps.audit({ event: 'logout', user: s.user.username, ip: request.ip, reqId: request.id });
       app.sessions.end(reply);

@@ -2,8 +2,8 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayDeps } from '../deps.js';
 import { groupsFor, type GrantedRole } from '../../mapping/roles.js';
 import { assertionSubject } from '../../mapping/subject.js';
-import { autoPostPage, landingPage, messagePage, rolePickerPage } from '../views.js';
-import { newNonce, sendHtml } from '../pages.js';
+import { autoPostPage, landingPage, rolePickerPage } from '../views.js';
+import { newNonce, sendHtml, sendMessage } from '../pages.js';
 
 const NAME = '^[A-Za-z0-9._-]{1,64}$';
 
@@ -42,7 +42,7 @@ export const ssoRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
       if (!target) {
         deps.audit({ event: 'assertion.denied', reason: 'unknown-target', user: who, target: targetName, ip: request.ip, reqId: request.id });
         app.metrics.assertionsDenied.inc({ reason: 'unknown-target' });
-        return sendHtml(reply, 404, nonce, messagePage(nonce, 'Unknown destination', `There is no launch target named “${targetName}”.`));
+        return sendMessage(reply, 404, 'Unknown destination', `There is no launch target named “${targetName}”.`);
       }
       if (!session) return toLogin(request, reply);
 
@@ -50,11 +50,11 @@ export const ssoRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
       if (grant.roles.length === 0) {
         deps.audit({ event: 'assertion.denied', reason: 'no-role', user: who, target: targetName, ip: request.ip, reqId: request.id });
         app.metrics.assertionsDenied.inc({ reason: 'no-role' });
-        return sendHtml(
+        return sendMessage(
           reply,
           403,
-          nonce,
-          messagePage(nonce, 'No Alibaba Cloud role', 'Your account is not mapped to any Alibaba Cloud role, so PAI cannot be opened. Ask your administrator to map one of your groups to a role.'),
+          'No Alibaba Cloud role',
+          'Your account is not mapped to any Alibaba Cloud role, so PAI cannot be opened. Ask your administrator to map one of your groups to a role.',
         );
       }
 
@@ -66,7 +66,7 @@ export const ssoRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
         if (!chosen) {
           deps.audit({ event: 'assertion.denied', reason: 'role-not-granted', user: who, target: targetName, role: request.query.role, ip: request.ip, reqId: request.id });
           app.metrics.assertionsDenied.inc({ reason: 'role-not-granted' });
-          return sendHtml(reply, 403, nonce, messagePage(nonce, 'Role not available', 'You are not allowed to use that role.'));
+          return sendMessage(reply, 403, 'Role not available', 'You are not allowed to use that role.');
         }
         roles = [chosen];
       } else {

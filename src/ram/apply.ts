@@ -6,7 +6,6 @@ import type { AccountPlan, ActualAccount, Op } from './plan.js';
 // Executing a plan against the cloud. Reading the actual state is cloud.ts's readAccount.
 
 // Re-exported until `register` (ram/command.ts) imports it from cloud.ts.
-export { readAccount } from './cloud.js';
 
 /** Thrown when apply stops part-way: what was done and what was not, for the operator. */
 export class ApplyError extends PaiSsoError {

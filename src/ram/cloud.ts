@@ -53,19 +53,19 @@ function roleState(r: SdkRole, fallback: { trustPolicy: string; maxSessionDurati
   };
 }
 
-export class CloudCallError extends Error {
-  override readonly name = 'CloudCallError';
+/** A cloud API call failed; `apiCode` is Alibaba's error code (e.g. `Throttling.User`), `code` ours. */
+export class CloudCallError extends PaiSsoError {
   constructor(
     readonly api: string,
-    readonly code: string | undefined,
+    readonly apiCode: string | undefined,
     readonly statusCode: number | undefined,
     readonly requestId: string | undefined,
     readonly detail: string,
   ) {
     const status = statusCode === undefined ? '' : ` (HTTP ${statusCode})`;
-    const hint = HINTS.find(([re]) => re.test(code ?? ''))?.[1];
+    const hint = HINTS.find(([re]) => re.test(apiCode ?? ''))?.[1];
     const rid = requestId ? ` [RequestId ${requestId}]` : '';
-    super(`${api} failed: ${code ?? 'error'}${status}: ${detail}${rid}${hint ? ` (${hint})` : ''}`);
+    super('PAI_SSO_CLOUD_CALL', 'runtime', `${api} failed: ${apiCode ?? 'error'}${status}: ${detail}${rid}${hint ? ` (${hint})` : ''}`);
   }
 }
 
@@ -79,6 +79,8 @@ interface ErrorFields {
 }
 
 function fields(err: unknown): ErrorFields {
+  // Ours carries Alibaba's code as apiCode (its `code` is PAI_SSO_CLOUD_CALL).
+  if (err instanceof CloudCallError) return { code: err.apiCode, statusCode: err.statusCode, requestId: err.requestId, message: err.message };
   return err && typeof err === 'object' ? (err as ErrorFields) : {};
 }
 
@@ -281,7 +283,7 @@ export class Cloud {
       );
     } catch (err) {
       // Already detached is the state we wanted.
-      if (!(err instanceof CloudCallError && err.code?.startsWith('EntityNotExist.Role.Policy'))) throw err;
+      if (!(err instanceof CloudCallError && err.apiCode?.startsWith('EntityNotExist.Role.Policy'))) throw err;
     }
   }
 
@@ -339,7 +341,7 @@ export class Cloud {
 /** The credential reaches another account than the config names. */
 export class AccountMismatchError extends PaiSsoError {
   constructor(message: string, options?: ErrorOptions) {
-    super('PAI_SSO_ACCOUNT_MISMATCH', 'config', message, options);
+    super('PAI_SSO_ACCOUNT_MISMATCH', 'runtime', message, options);
   }
 }
 

@@ -4,9 +4,9 @@ import type { Config } from '../config/schema.js';
 import type { KeyMaterial } from '../keys/store.js';
 import { EXIT, UsageError, exitCodeFor } from '../errors.js';
 import { readLine, type CliIo } from '../cli/io.js';
-import { ApplyError, applyAccount, readAccount } from './apply.js';
+import { ApplyError, applyAccount } from './apply.js';
 import { createClients, credentialSecrets, resolveCredential, type AccountClients, type Credential } from './clients.js';
-import { Cloud, DEFAULT_RETRY, type RetryOptions } from './cloud.js';
+import { Cloud, DEFAULT_RETRY, readAccount, type RetryOptions } from './cloud.js';
 import { desiredState, registerSettings, type DesiredAccount } from './desired.js';
 import { operatorPolicy } from './operator-policy.js';
 import { hasChanges, planAccount, type AccountPlan, type ActualAccount } from './plan.js';
@@ -119,7 +119,7 @@ async function connect(want: DesiredAccount, ctx: RegisterContext, out: Output, 
   return new Cloud(clients, {
     retry,
     onRetry: (api, attempt, delay, err) =>
-      out.stderr(`retrying ${api} in ${delay} ms (attempt ${attempt + 1}/${retry.attempts}): ${err.code ?? 'error'}\n`),
+      out.stderr(`retrying ${api} in ${delay} ms (attempt ${attempt + 1}/${retry.attempts}): ${err.apiCode ?? 'error'}\n`),
   });
 }
 

@@ -55,17 +55,17 @@ afterAll(async () => {
 
 describe('emulator strictness', () => {
   it('SAML provider names, metadata base64, one EntityDescriptor, at most 2 signing certs', async () => {
-    expect((await failure(cloud.createSamlProvider('-bad', meta(1), '', 'rsa-sha256'))).code).toBe('InvalidParameter.SAMLProviderName.InvalidChars');
-    expect((await failure(cloud.createSamlProvider('x'.repeat(129), meta(1), '', 'rsa-sha256'))).code).toBe('InvalidParameter.SAMLProviderName.Length');
-    expect((await failure(cloud.createSamlProvider('p1', 'not base64!', '', 'rsa-sha256'))).code).toBe('InvalidParameter.EncodedSAMLMetadataDocument.Base64');
+    expect((await failure(cloud.createSamlProvider('-bad', meta(1), '', 'rsa-sha256'))).apiCode).toBe('InvalidParameter.SAMLProviderName.InvalidChars');
+    expect((await failure(cloud.createSamlProvider('x'.repeat(129), meta(1), '', 'rsa-sha256'))).apiCode).toBe('InvalidParameter.SAMLProviderName.Length');
+    expect((await failure(cloud.createSamlProvider('p1', 'not base64!', '', 'rsa-sha256'))).apiCode).toBe('InvalidParameter.EncodedSAMLMetadataDocument.Base64');
     const three = await failure(cloud.createSamlProvider('p1', meta(3), '', 'rsa-sha256'));
     expect(three.message).toMatch(/at most 2 signing certificates/);
     const aggregate = Buffer.from(`<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"/>`).toString('base64');
     expect((await failure(cloud.createSamlProvider('p1', aggregate, '', 'rsa-sha256'))).message).toMatch(/one md:EntityDescriptor/);
-    expect((await failure(cloud.createSamlProvider('p1', meta(1), '', 'rsa-md5'))).code).toBe('InvalidParameter.AuthnSignAlgo');
+    expect((await failure(cloud.createSamlProvider('p1', meta(1), '', 'rsa-md5'))).apiCode).toBe('InvalidParameter.AuthnSignAlgo');
     await cloud.createSamlProvider('p1', meta(2), 'ok', 'rsa-sha256');
     const dup = await failure(cloud.createSamlProvider('p1', meta(1), '', 'rsa-sha256'));
-    expect([dup.code, dup.statusCode]).toEqual(['EntityAlreadyExists.SAMLProvider', 409]);
+    expect([dup.apiCode, dup.statusCode]).toEqual(['EntityAlreadyExists.SAMLProvider', 409]);
     expect(dup.requestId).toMatch(/-EMU$/);
     expect((await cloud.getSamlProvider('p1'))!.metadataBase64).toBe(meta(2));
     expect(await cloud.getSamlProvider('nope')).toBeNull();
@@ -76,26 +76,26 @@ describe('emulator strictness', () => {
       Version: '1',
       Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Federated: ['x'] }, Condition: { StringEquals: { 'saml:recipient': 'r' } } }],
     });
-    expect((await failure(cloud.createRole('bad_name', trust, 3600, undefined))).code).toBe('InvalidParameter.RoleName.InvalidChars');
-    expect((await failure(cloud.createRole('r'.repeat(65), trust, 3600, undefined))).code).toBe('InvalidParameter.RoleName.Length');
-    expect((await failure(cloud.createRole('r1', '{"Version":', 3600, undefined))).code).toBe('MalformedPolicyDocument');
+    expect((await failure(cloud.createRole('bad_name', trust, 3600, undefined))).apiCode).toBe('InvalidParameter.RoleName.InvalidChars');
+    expect((await failure(cloud.createRole('r'.repeat(65), trust, 3600, undefined))).apiCode).toBe('InvalidParameter.RoleName.Length');
+    expect((await failure(cloud.createRole('r1', '{"Version":', 3600, undefined))).apiCode).toBe('MalformedPolicyDocument');
     const saml = trust.replace('"saml:recipient":"r"', '"saml:recipient":"r","saml:sub":"s"');
-    expect((await failure(cloud.createRole('r1', saml, 3600, undefined))).code).toBe('MalformedPolicyDocument');
-    expect((await failure(cloud.createRole('r1', trust, 900, undefined))).code).toBe('InvalidParameter.MaxSessionDuration');
+    expect((await failure(cloud.createRole('r1', saml, 3600, undefined))).apiCode).toBe('MalformedPolicyDocument');
+    expect((await failure(cloud.createRole('r1', trust, 900, undefined))).apiCode).toBe('InvalidParameter.MaxSessionDuration');
     expect((await cloud.createRole('r1', trust, 3600, undefined))!.roleId).toMatch(/^\d{19}$/);
     expect((await failure(cloud.createRole('r1', trust, 3600, undefined))).statusCode).toBe(409);
     const big = JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'x'.repeat(6200), Resource: '*' }] });
-    expect((await failure(cloud.createPolicy('p-big', big, 'd'))).code).toBe('InvalidParameter.PolicyDocument.Length');
-    expect((await failure(cloud.createPolicy('p_bad', '{"Version":"1","Statement":[]}', 'd'))).code).toBe('InvalidParameter.PolicyName.InvalidChars');
-    expect((await failure(cloud.attachPolicy('r1', { type: 'System', name: 'NoSuchPolicy' }))).code).toBe('EntityNotExist.Policy');
-    expect((await failure(cloud.detachPolicy('ghost', { type: 'System', name: 'AliyunPAIFullAccess' }))).code).toBe('EntityNotExist.Role');
+    expect((await failure(cloud.createPolicy('p-big', big, 'd'))).apiCode).toBe('InvalidParameter.PolicyDocument.Length');
+    expect((await failure(cloud.createPolicy('p_bad', '{"Version":"1","Statement":[]}', 'd'))).apiCode).toBe('InvalidParameter.PolicyName.InvalidChars');
+    expect((await failure(cloud.attachPolicy('r1', { type: 'System', name: 'NoSuchPolicy' }))).apiCode).toBe('EntityNotExist.Policy');
+    expect((await failure(cloud.detachPolicy('ghost', { type: 'System', name: 'AliyunPAIFullAccess' }))).apiCode).toBe('EntityNotExist.Role');
   });
 
   it('policy versions stop at 5 unless rotation is asked for', async () => {
     const d = (a: string) => JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: a, Resource: '*' }] });
     await cloud.createPolicy('versions', d('a:1'), 'd');
     for (let i = 2; i <= 5; i++) await cloud.createPolicyVersion('versions', d(`a:${i}`), false);
-    expect((await failure(cloud.createPolicyVersion('versions', d('a:6'), false))).code).toBe('LimitExceeded.Policy.Version');
+    expect((await failure(cloud.createPolicyVersion('versions', d('a:6'), false))).apiCode).toBe('LimitExceeded.Policy.Version');
     await cloud.createPolicyVersion('versions', d('a:6'), true);
     expect(await cloud.getCustomPolicyDocument('versions')).toBe(d('a:6'));
   });
@@ -105,7 +105,7 @@ describe('emulator strictness', () => {
     expect(await sts.getSamlProvider('p1')).not.toBeNull();
     const bad = cloudFor({ ALIBABA_CLOUD_ACCESS_KEY_ID: STS.id, ALIBABA_CLOUD_ACCESS_KEY_SECRET: STS.secret, ALIBABA_CLOUD_SECURITY_TOKEN: 'CAIS-wrong' });
     const e = await failure(bad.getSamlProvider('p1'));
-    expect(e.code).toBe('InvalidSecurityToken.Mismatch');
+    expect(e.apiCode).toBe('InvalidSecurityToken.Mismatch');
     expect(e.message).not.toContain(STS.secret);
     expect(e.message).not.toContain('CAIS-wrong');
   });
@@ -114,8 +114,8 @@ describe('emulator strictness', () => {
     emu.addWorkspace(ACCOUNT, '777', 'cn-shanghai');
     const role = (await cloud.getRole('r1'))!;
     expect(await cloud.findMember('cn-shanghai', '777', role.roleId)).toBeNull();
-    expect((await failure(cloud.createMember('cn-shanghai', '777', '42', ['PAI.AlgoDeveloper']))).code).toBe('InvalidParameter.UserId');
-    expect((await failure(cloud.createMember('cn-shanghai', '999', role.roleId, ['PAI.AlgoDeveloper']))).code).toBe('WorkspaceNotExists');
+    expect((await failure(cloud.createMember('cn-shanghai', '777', '42', ['PAI.AlgoDeveloper']))).apiCode).toBe('InvalidParameter.UserId');
+    expect((await failure(cloud.createMember('cn-shanghai', '999', role.roleId, ['PAI.AlgoDeveloper']))).apiCode).toBe('WorkspaceNotExists');
     await cloud.createMember('cn-shanghai', '777', role.roleId, ['PAI.AlgoDeveloper']);
     const m = (await cloud.findMember('cn-shanghai', '777', role.roleId))!;
     expect(m.roles).toEqual(['PAI.AlgoDeveloper']);
@@ -124,6 +124,6 @@ describe('emulator strictness', () => {
     expect((await cloud.findMember('cn-shanghai', '777', role.roleId))!.roles).toEqual(['PAI.AlgoOperator']);
 
     const wrong = cloudFor({ ALIBABA_CLOUD_ACCESS_KEY_ID: AK.id, ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'wrong-secret' });
-    expect((await failure(wrong.createMember('cn-shanghai', '777', role.roleId, ['PAI.AlgoDeveloper']))).code).toBe('SignatureDoesNotMatch');
+    expect((await failure(wrong.createMember('cn-shanghai', '777', role.roleId, ['PAI.AlgoDeveloper']))).apiCode).toBe('SignatureDoesNotMatch');
   });
 });

@@ -3,6 +3,7 @@ import type { GatewayDeps } from '../deps.js';
 import { groupsFor, type GrantedRole } from '../../mapping/roles.js';
 import { autoPostPage, landingPage, messagePage, rolePickerPage } from '../views.js';
 import { newNonce, sendHtml } from '../pages.js';
+import { peerOf } from '../peer.js';
 
 const NAME = '^[A-Za-z0-9._-]{1,64}$';
 
@@ -39,7 +40,7 @@ export const ssoRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
       const session = request.session;
       const who = session?.user.username ?? '-';
       if (!target) {
-        deps.audit({ event: 'assertion.denied', reason: 'unknown-target', user: who, target: targetName, ip: request.ip, reqId: request.id });
+        deps.audit({ event: 'assertion.denied', reason: 'unknown-target', user: who, target: targetName, ip: request.ip, peer: peerOf(request), reqId: request.id });
         app.metrics.assertionsDenied.inc({ reason: 'unknown-target' });
         return sendHtml(reply, 404, nonce, messagePage(nonce, 'Unknown destination', `There is no launch target named “${targetName}”.`));
       }
@@ -47,7 +48,7 @@ export const ssoRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
 
       const grant = deps.mapRoles(session.user);
       if (grant.roles.length === 0) {
-        deps.audit({ event: 'assertion.denied', reason: 'no-role', user: who, target: targetName, ip: request.ip, reqId: request.id });
+        deps.audit({ event: 'assertion.denied', reason: 'no-role', user: who, target: targetName, ip: request.ip, peer: peerOf(request), reqId: request.id });
         app.metrics.assertionsDenied.inc({ reason: 'no-role' });
         return sendHtml(
           reply,
@@ -63,7 +64,7 @@ export const ssoRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
       } else if (request.query.role !== undefined) {
         const chosen = grant.roles.find((r) => r.key === request.query.role);
         if (!chosen) {
-          deps.audit({ event: 'assertion.denied', reason: 'role-not-granted', user: who, target: targetName, role: request.query.role, ip: request.ip, reqId: request.id });
+          deps.audit({ event: 'assertion.denied', reason: 'role-not-granted', user: who, target: targetName, role: request.query.role, ip: request.ip, peer: peerOf(request), reqId: request.id });
           app.metrics.assertionsDenied.inc({ reason: 'role-not-granted' });
           return sendHtml(reply, 403, nonce, messagePage(nonce, 'Role not available', 'You are not allowed to use that role.'));
         }
@@ -92,6 +93,7 @@ export const ssoRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
         assertionId: issued.assertionId,
         roleSessionName: issued.roleSessionName,
         ip: request.ip,
+        peer: peerOf(request),
         reqId: request.id,
       });
       app.metrics.assertionsIssued.inc({ site: config.idp.site });

@@ -14,6 +14,8 @@ import { configuredKinds, fromList } from '../../src/identity/sources.js';
 import type { IdentitySource } from '../../src/identity/user.js';
 import { buildServer } from '../../src/server.js';
 import { createLogger } from '../../src/logger.js';
+import type { StateStore } from '../../src/state/store.js';
+import { createMemoryStore } from '../../src/state/memory.js';
 
 /** Cheap scrypt for fixtures: the cost parameter is stored in the hash, so logins stay real. */
 export const FAST_SCRYPT = { N: 2 ** 10, r: 8, p: 1 };
@@ -68,6 +70,8 @@ export async function startGateway(opts: {
   keysDir?: string;
   /** Sources beside the local directory (header, upstream IdPs) built by the test. */
   extraSources?: IdentitySource[];
+  /** Shared state; default: a memory store on the gateway's clock. Pass one store to two gateways for "replicas". */
+  store?: StateStore;
 } = {}): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'pai-sso-test-'));
   const raw = opts.config ?? baseConfig();
@@ -102,7 +106,7 @@ export async function startGateway(opts: {
     },
   });
   const clock = { now: Date.now() };
-  const app = await buildServer({ config, keys, sources, logger: createLogger('info', sink), now: () => clock.now });
+  const app = await buildServer({ config, keys, sources, logger: createLogger('info', sink), now: () => clock.now, store: opts.store ?? createMemoryStore(() => clock.now) });
   await app.ready();
   return {
     app,

@@ -4,6 +4,7 @@ import { groupsFor, type GrantedRole } from '../../mapping/roles.js';
 import { autoPostPage, landingPage, messagePage, rolePickerPage } from '../views.js';
 import { newNonce, sendHtml } from '../pages.js';
 import { peerOf } from '../peer.js';
+import { refreshStaleGroups } from '../fresh-groups.js';
 
 const NAME = '^[A-Za-z0-9._-]{1,64}$';
 
@@ -34,6 +35,8 @@ export const ssoRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
       },
     },
     async (request, reply) => {
+      const stale = await refreshStaleGroups(app, deps, request, reply);
+      if (stale) return stale;
       const nonce = newNonce();
       const targetName = request.query.target ?? defaultTarget;
       const target = Object.hasOwn(config.targets, targetName) ? config.targets[targetName] : undefined;

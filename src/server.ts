@@ -1,6 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
-import rateLimit from '@fastify/rate-limit';
 import { sign } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
@@ -21,6 +20,11 @@ import { operationsRoutes } from './http/routes/operations.js';
 import type { GatewayDeps } from './http/deps.js';
 import { sendMessage } from './http/pages.js';
 import { httpStatusFor, PaiSsoError } from './errors.js';
+import type { StateStore } from './state/store.js';
+import { createMemoryStore } from './state/memory.js';
+import { trustedProxyList } from './config/trusted-proxies.js';
+import { loginThrottlePlugin } from './security/login-throttle-plugin.js';
+import { peerOf } from './http/peer.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -36,6 +40,8 @@ export interface ServerOptions {
   readonly sources: IdentitySources;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** Shared state (throttle counters, replay cache); one process's memory by default. */
+  readonly store?: StateStore;
 }
 
 /** Fastify's validation failures are 400s and its other 4xx errors keep their status; ours say theirs by kind. */
@@ -49,10 +55,12 @@ function statusFor(error: FastifyError): number {
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const { config, keys, sources } = opts;
   const now = opts.now ?? Date.now;
+  const trustedProxies = trustedProxyList(config.server);
   const app = Fastify({
     // Typed as the base logger so the instance has the default FastifyInstance type.
     loggerInstance: opts.logger as FastifyBaseLogger,
-    trustProxy: config.server.trustProxy,
+    // Only listed proxies: request.ip is the forwarded client when the peer is one of them.
+    trustProxy: trustedProxies.length > 0 ? trustedProxies : false,
     bodyLimit: config.server.bodyLimitBytes,
     requestIdHeader: false,
     // During close, requests already on a kept-alive connection are served, not 503'd:
@@ -84,6 +92,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     // Uses app.sessions only when called, so it can exist before the session plugin does.
     completion: createCompletion(app, audit, keys.sessionSecret),
     slimUser,
+    store: opts.store ?? createMemoryStore(),
   };
 
   let draining = false;
@@ -105,7 +114,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
     } else {
-      deps.audit({ event: 'request.rejected', status, reason: error.code ?? error.message, path: request.routeOptions.url ?? request.url.split('?')[0] ?? '', ip: request.ip, reqId: request.id });
+      deps.audit({ event: 'request.rejected', status, reason: error.code ?? error.message, path: request.routeOptions.url ?? request.url.split('?')[0] ?? '', ip: request.ip, peer: peerOf(request), reqId: request.id });
     }
     if (status === 503) return sendMessage(reply, status, 'Service unavailable', 'A service the gateway depends on cannot be reached. Try again shortly.');
     if (status >= 500) return sendMessage(reply, status, 'Something went wrong', 'The request could not be completed. It has been logged.');
@@ -114,9 +123,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.setNotFoundHandler((_request, reply) => sendMessage(reply, 404, 'Not found', 'There is nothing at this address.'));
 
   await app.register(formbody, { bodyLimit: config.server.bodyLimitBytes });
-  // Only routes that opt in (POST /login) are limited; probes and the hand-off are not.
-  await app.register(rateLimit, { global: false });
   await app.register(metricsPlugin);
+  // Before the routes: it guards the upstream callbacks from onRequest on.
+  await app.register(loginThrottlePlugin, deps);
   await app.register(sessionPlugin, {
     secret: keys.sessionSecret,
     cookieName: config.session.cookieName,
@@ -128,7 +137,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
   await app.register(requestIdentityPlugin, deps);
   await app.register(loginRoutes, deps);
-  for (const source of sources.redirect) await app.register(source.routes, { completion: deps.completion });
+  for (const source of sources.redirect) await app.register(source.routes, { completion: deps.completion, store: deps.store });
   await app.register(ssoRoutes, deps);
   await app.register(operationsRoutes, deps);
   app.addHook('onClose', async () => {

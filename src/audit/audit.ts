@@ -5,6 +5,8 @@ import type { FastifyBaseLogger } from 'fastify';
 
 interface Common {
   readonly ip: string;
+  /** The socket peer, when it may differ from ip (a trusted proxy forwarded the request). */
+  readonly peer?: string;
   readonly reqId?: string | undefined;
 }
 
@@ -23,6 +25,9 @@ export type AuditEvent =
   | (Common & { event: 'login.failed'; user: string; source?: string; reason: 'bad-credentials' | 'csrf' | 'source-unavailable' | (string & {}) })
   | (Common & { event: 'login.succeeded'; user: string; userId: string; source: string; groups: readonly string[] })
   | (Common & { event: 'logout'; user: string })
+  | (Common & { event: 'groups.refresh'; user: string; source: string; result: 'updated' | 'user-gone' | 'sign-in-again' | 'unavailable'; groups?: readonly string[] })
+  | (Common & { event: 'login.throttled'; user: string; scope: 'username' | 'address' | 'rate'; locked: boolean; retryAfter: number; path: string })
+  | (Common & { event: 'login.locked'; user: string; scope: 'username' | 'address'; seconds: number; failures: number; path: string })
   | (Common & { event: 'request.rejected'; status: number; reason: string; path: string });
 
 export type Audit = (e: AuditEvent) => void;

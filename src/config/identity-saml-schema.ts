@@ -32,7 +32,7 @@ export const SamlIdentitySchema = Type.Object(
     clockSkewSeconds: Type.Integer({ minimum: 1, maximum: 300, default: 60, description: 'Tolerance on NotBefore/NotOnOrAfter' }),
     requestTimeoutSeconds: Type.Integer({ minimum: 60, maximum: 3600, default: 600, description: 'How long a started login may take at the IdP' }),
     maxResponseBytes: Type.Integer({ minimum: 4096, maximum: 1048576, default: 262144, description: 'Largest accepted ACS form body (many groups make large responses)' }),
-    replayCacheSize: Type.Integer({ minimum: 100, maximum: 1000000, default: 10000, description: 'Assertion IDs remembered (per process) until they expire' }),
+    replayCacheSize: Type.Integer({ minimum: 100, maximum: 1000000, default: 10000, description: 'Unused: the replay cache lives in the state store (kept so existing configs load)' }),
     probeEntryPoint: Type.Boolean({ default: true, description: '/readyz checks that the IdP SSO URL answers' }),
   },
   Strict,

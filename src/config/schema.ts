@@ -4,6 +4,7 @@ import { OidcIdentitySchema } from './identity-oidc-schema.js';
 import { LdapIdentitySchema } from './identity-ldap-schema.js';
 import { SamlIdentitySchema } from './identity-saml-schema.js';
 import { SESSION_DURATION_MAX, SESSION_DURATION_MIN, SITE_IDS } from '../alibaba.js';
+import { LoginThrottleSchema } from './throttle-schema.js';
 
 // One schema is the source of both the runtime validation (Ajv) and the
 // TypeScript types, so the two cannot drift apart.
@@ -22,9 +23,11 @@ export const ServerSchema = Type.Object(
     baseUrl: Type.String({ description: 'Public base URL users reach the gateway at' }),
     host: Type.String({ default: '127.0.0.1' }),
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
-    trustProxy: Type.Union([Type.Boolean(), Type.String(), Type.Array(Type.String())], { default: false }),
+    trustProxy: Type.Union([Type.Boolean(), Type.String(), Type.Array(Type.String())], { default: false, description: 'Deprecated: false, or addresses/CIDRs (read as trustedProxies); true is refused' }),
+    trustedProxies: Type.Array(Type.String(), { default: [], description: 'Proxy addresses or CIDRs whose X-Forwarded-For is believed' }),
     bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 1048576, default: 16384 }),
     loginAttemptsPerMinute: Type.Integer({ minimum: 1, maximum: 10000, default: 20, description: 'POST /login per client address' }),
+    loginThrottle: LoginThrottleSchema,
     shutdownGraceSeconds: Type.Number({
       minimum: 0,
       maximum: 120,
@@ -108,6 +111,7 @@ export const SessionSchema = Type.Object(
     idleTimeoutSeconds: Seconds(60, 86400, 1800, 'Sign out after this much inactivity'),
     absoluteTimeoutSeconds: Seconds(300, 604800, 28800, 'Sign out this long after login, active or not'),
     cookieName: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'pai_sso' }),
+    groupsMaxAgeSeconds: Seconds(0, 86400, 900, 'Re-read the groups from the source before an assertion when older than this'),
   },
   Strict,
 );

@@ -3,6 +3,8 @@ import type { Config } from './schema.js';
 import { checkShape } from './shape-validator.js';
 import type { ConfigProblem } from './errors.js';
 import { checkRegister } from './register-schema.js';
+import { trustedProxyProblems } from './trusted-proxies.js';
+import { checkLoginThrottle } from './throttle-schema.js';
 import {
   ACCOUNT_ID_PATTERN,
   ROLE_NAME_PATTERN,
@@ -120,6 +122,7 @@ function checkReferences(raw: Config): ConfigProblem[] {
     push('session.idleTimeoutSeconds', 'must not exceed session.absoluteTimeoutSeconds');
   }
   out.push(...checkRegister(c));
+  out.push(...trustedProxyProblems(c.server), ...checkLoginThrottle(c.server.loginThrottle));
   return out;
 }
 

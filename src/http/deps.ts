@@ -5,6 +5,7 @@ import type { Issuer } from '../saml/issue.js';
 import type { SiteFacts } from '../alibaba.js';
 import type { Audit } from '../audit/audit.js';
 import type { LoginCompletion, User } from '../identity/user.js';
+import type { StateStore } from '../state/store.js';
 
 /** What the routes need, built once by buildServer. */
 export interface GatewayDeps {
@@ -21,4 +22,6 @@ export interface GatewayDeps {
   readonly completion: LoginCompletion;
   /** The user as the session stores them: only groups some mapping mentions. */
   readonly slimUser: (user: User) => User;
+  /** Shared state: throttle counters and lockouts, the upstream-SAML replay cache. */
+  readonly store: StateStore;
 }

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import type { GatewayDeps } from './deps.js';
 import { messagePage } from './views.js';
 import { newNonce, sendHtml } from './pages.js';
+import { peerOf } from './peer.js';
 
 const sameGroups = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
 
@@ -21,7 +22,7 @@ export const requestIdentityPlugin = fp<GatewayDeps>(
       const found = source.identify(request);
       if (found === undefined) return;
       if ('rejected' in found) {
-        deps.audit({ event: 'login.failed', reason: found.rejected, source: source.kind, user: '-', ip: request.ip, reqId: request.id });
+        deps.audit({ event: 'login.failed', reason: found.rejected, source: source.kind, user: '-', ip: request.ip, peer: peerOf(request), reqId: request.id });
         app.metrics.logins.inc({ result: 'failed' });
         const nonce = newNonce();
         return sendHtml(reply, 403, nonce, messagePage(nonce, 'Identity not accepted', 'This request carried an identity from a source the gateway does not trust.', false));
@@ -32,7 +33,7 @@ export const requestIdentityPlugin = fp<GatewayDeps>(
       const slim = deps.slimUser(found.user);
       if (current && current.user.id === slim.id && current.user.source === slim.source && sameGroups(current.user.groups, slim.groups)) return;
       request.session = app.sessions.start(reply, found.user);
-      deps.audit({ event: 'login.succeeded', user: found.user.username, userId: found.user.id, source: source.kind, groups: request.session.user.groups, ip: request.ip, reqId: request.id });
+      deps.audit({ event: 'login.succeeded', user: found.user.username, userId: found.user.id, source: source.kind, groups: request.session.user.groups, ip: request.ip, peer: peerOf(request), reqId: request.id });
       app.metrics.logins.inc({ result: 'succeeded' });
       return undefined;
     });

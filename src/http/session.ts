@@ -10,6 +10,8 @@ export interface Session {
   readonly user: User;
   /** When the user proved who they are (ms); AuthnInstant. */
   readonly authTime: number;
+  /** When the user's groups were read from the source (ms); absent in older cookies: authTime. */
+  readonly groupsAt?: number;
   readonly lastSeen: number;
   /** Per-session token for state-changing forms (logout). */
   readonly csrf: string;
@@ -40,6 +42,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     sessions: {
       start(reply: FastifyReply, user: User): Session;
+      /** The same session with the user as the source has them now (group freshness). */
+      withFreshUser(reply: FastifyReply, session: Session, user: User): Session;
       end(reply: FastifyReply): void;
       beginLogin(reply: FastifyReply, returnTo: string): LoginFlow;
       loginFlow(request: FastifyRequest): LoginFlow | undefined;
@@ -95,9 +99,16 @@ export const sessionPlugin = fp<SessionOptions>(
           sid: randomToken(),
           user: opts.slimUser(user),
           authTime: t,
+          groupsAt: t,
           lastSeen: t,
           csrf: randomToken(),
         };
+        write(reply, s);
+        return s;
+      },
+      withFreshUser(reply, session, user) {
+        const t = now();
+        const s: Session = { ...session, user: opts.slimUser(user), groupsAt: t, lastSeen: t };
         write(reply, s);
         return s;
       },

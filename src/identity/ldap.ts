@@ -331,6 +331,23 @@ export function createLdapSource(cfg: LdapIdentityConfig, env: NodeJS.ProcessEnv
         await close(service);
       }
     },
+    async refresh(user): Promise<User | undefined> {
+      // Group freshness: the same lookup as a login, with the service account only (no user bind).
+      if (!acceptableUsername(user.username)) return undefined;
+      const service = await serviceClient();
+      try {
+        const attributes = [s.usernameAttribute, s.idAttribute, s.displayNameAttribute, s.emailAttribute, ...(s.groups.from === 'memberOf' ? ['memberOf'] : [])];
+        const entries = await search(service, s.userBase, fillFilter(s.userFilter, { username: user.username }), attributes, 'user search', 2);
+        const entry = entries.length === 1 ? entries[0] : undefined;
+        // Gone, ambiguous, or the name now belongs to someone else: no longer this user.
+        if (!entry || idOf(entry[s.idAttribute]) !== user.id) return undefined;
+        const groups = await groupsOf(service, entry.dn, all(entry['memberOf']));
+        const name = first(entry[s.usernameAttribute]) ?? user.username;
+        return { id: user.id, username: name, displayName: first(entry[s.displayNameAttribute]) ?? name, email: first(entry[s.emailAttribute]), groups: [...groups.keys()], groupNames: Object.fromEntries(groups), source: 'ldap' };
+      } finally {
+        await close(service);
+      }
+    },
     ready() {
       const t = now();
       if (!readyCache || t - readyCache.at >= readyCacheMs) readyCache = { at: t, status: probe() };

@@ -217,6 +217,7 @@ export function createOidcSource(cfg: OidcIdentityConfig, opts: OidcSourceOption
     type: 'redirect',
     label: cfg.label,
     startPath: OIDC_START_PATH,
+    callbackPath: cfg.redirectPath,
     routes,
     async ready(): Promise<SourceStatus> {
       if (await discovered.get()) return { ok: true };

@@ -3,9 +3,10 @@ import { SAML, ValidateInResponseTo, type CacheProvider, type Profile, type Saml
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { ENTRA_GROUPS_CLAIM, type SamlIdentityConfig } from '../config/identity-saml-schema.js';
 import type { LoginCompletion, RedirectSource, SourceStatus, User } from './user.js';
+import type { StateStore } from '../state/store.js';
 import { loadIdpTrust, SamlSourceError, type IdpTrust } from './saml-upstream-idp.js';
 import { inspectAssertion, inspectResponse, reasonFor } from './saml-upstream-checks.js';
-import { createReplayCache } from './saml-upstream-replay.js';
+import { createStoreReplayCache } from './saml-upstream-replay.js';
 
 export { SamlSourceError } from './saml-upstream-idp.js';
 
@@ -82,7 +83,6 @@ export async function createSamlUpstreamSource(cfg: SamlIdentityConfig, opts: Sa
   // so plain-http deployments (loopback tests) fall back to Lax.
   const cookieOptions = { httpOnly: true, secure, sameSite: secure ? ('none' as const) : ('lax' as const), path: '/saml/upstream/' };
   const requestTtlMs = cfg.requestTimeoutSeconds * 1000;
-  const replays = createReplayCache(cfg.replayCacheSize, now);
 
   // One SAML object per request, each with a cache holding at most this browser's
   // request ID: InResponseTo is then checked against the sealed cookie rather than a
@@ -147,8 +147,9 @@ export async function createSamlUpstreamSource(cfg: SamlIdentityConfig, opts: Sa
 
   let probed: { at: number; status: SourceStatus } | undefined;
 
-  const routes: FastifyPluginAsync<{ completion: LoginCompletion }> = async (app, { completion }) => {
+  const routes: FastifyPluginAsync<{ completion: LoginCompletion; store: StateStore }> = async (app, { completion, store }) => {
     const sealer = completion.sealer('saml');
+    const replays = createStoreReplayCache(store, now);
 
     app.get(SAML_UPSTREAM_PATHS.metadata, async (_request, reply) =>
       reply.header('cache-control', 'no-cache').type('application/samlmetadata+xml; charset=utf-8').send(metadataXml),
@@ -234,10 +235,10 @@ export async function createSamlUpstreamSource(cfg: SamlIdentityConfig, opts: Sa
         const user = userFrom(profile);
         if (!user) return refuse(403, 'malformed-user', `no usable ${cfg.idFrom}/${cfg.usernameFrom}`, nameId);
 
-        // Last, and with no await after it: two concurrent posts of one assertion cannot both pass.
+        // Last: the store's add is atomic, so of two posts of one assertion (to any replica) one passes.
         const t = now();
         const expiresAt = Math.min(checked.ok.expiresAt ?? t + REPLAY_FALLBACK_MS, t + REPLAY_FALLBACK_MS) + cfg.clockSkewSeconds * 1000;
-        if (!replays.firstUse(checked.ok.id, expiresAt)) return refuse(403, 'replayed-assertion', undefined, user.username);
+        if (!(await replays.firstUse(checked.ok.id, expiresAt))) return refuse(403, 'replayed-assertion', undefined, user.username);
 
         return completion.succeed(request, reply, user, pending?.returnTo ?? completion.returnTo(request));
       },
@@ -254,6 +255,7 @@ export async function createSamlUpstreamSource(cfg: SamlIdentityConfig, opts: Sa
     type: 'redirect',
     label: cfg.label,
     startPath: SAML_UPSTREAM_PATHS.login,
+    callbackPath: SAML_UPSTREAM_PATHS.acs,
     routes,
     async ready(): Promise<SourceStatus> {
       const expired = certWarning();

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { StateStore } from '../state/store.js';
 
 export type SourceKind = 'local' | 'ldap' | 'oidc' | 'saml' | 'header';
 
@@ -41,6 +42,11 @@ export interface PasswordSource extends SourceBase {
   readonly type: 'password';
   /** Resolves to the user, or undefined for any failure a user could cause. Throws when the source is down. */
   authenticate(username: string, password: string): Promise<User | undefined>;
+  /**
+   * Re-reads a signed-in user's groups without their password (group freshness). Resolves to
+   * the user as the directory has them now, or undefined when they no longer exist. Throws when the source is down.
+   */
+  refresh?(user: User): Promise<User | undefined>;
 }
 
 /** What the gateway offers a redirect source's routes to finish or refuse a login. */
@@ -60,8 +66,10 @@ export interface RedirectSource extends SourceBase {
   readonly type: 'redirect';
   /** GET path that starts the upstream login; `?returnTo=` is passed through the login flow. */
   readonly startPath: string;
-  /** The routes (start, callback, metadata) registered under the gateway. */
-  readonly routes: FastifyPluginAsync<{ completion: LoginCompletion }>;
+  /** Where the upstream IdP sends the browser back: throttled per client address. */
+  readonly callbackPath: string;
+  /** The routes (start, callback, metadata) registered under the gateway; `store` is the shared state. */
+  readonly routes: FastifyPluginAsync<{ completion: LoginCompletion; store: StateStore }>;
 }
 
 export type Identified = { readonly user: User } | { readonly rejected: string } | undefined;

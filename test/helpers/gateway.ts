@@ -10,6 +10,8 @@ import type { IdentitySource } from '../../src/identity/user.js';
 import { buildServer } from '../../src/server.js';
 import { createLogger } from '../../src/logger.js';
 import { PASSWORD, USERNAME, baseConfig, captureLogs, fixtureKeys, localFiles, tempDir, writeFixtureUsers, type FixtureUser } from './fixture.js';
+import type { StateStore } from '../../src/state/store.js';
+import { createMemoryStore } from '../../src/state/memory.js';
 
 // The in-process gateway most tests drive with app.inject, plus a cookie jar and the
 // login form. The deployment itself (config, users, keys, fast scrypt) is in fixture.ts.
@@ -35,6 +37,8 @@ export async function startGateway(opts: {
   keysDir?: string;
   /** Sources beside the local directory (header, upstream IdPs) built by the test. */
   extraSources?: IdentitySource[];
+  /** Shared state; default: a memory store on the gateway's clock. Pass one store to two gateways for "replicas". */
+  store?: StateStore;
 } = {}): Promise<TestGateway> {
   const dir = await tempDir('pai-sso-test-');
   const raw = opts.config ?? baseConfig();
@@ -54,7 +58,7 @@ export async function startGateway(opts: {
 
   const logs = captureLogs();
   const clock = { now: Date.now() };
-  const app = await buildServer({ config, keys, sources, logger: createLogger('info', logs.sink), now: () => clock.now });
+  const app = await buildServer({ config, keys, sources, logger: createLogger('info', logs.sink), now: () => clock.now, store: opts.store ?? createMemoryStore(() => clock.now) });
   await app.ready();
   return {
     app,

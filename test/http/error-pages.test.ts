@@ -9,6 +9,7 @@ const failing: RedirectSource = {
   kind: 'oidc',
   label: 'Failing IdP',
   startPath: '/fail/start',
+  callbackPath: '/fail/callback',
   ready: async () => ({ ok: true }),
   close: async () => {},
   routes: async (app) => {

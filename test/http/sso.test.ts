@@ -332,7 +332,7 @@ describe('login', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) statuses.push((await login(gw, 'alice', 'wrong password')).res.statusCode);
     expect(statuses).toEqual([401, 401, 401, 429]);
-    expect(audits(gw, 'request.rejected').at(-1)).toMatchObject({ status: 429 });
+    expect(audits(gw, 'login.throttled').at(-1)).toMatchObject({ scope: 'rate', user: 'alice' });
   });
 
   it('lists the launch targets on the landing page once signed in', async () => {

@@ -6,6 +6,10 @@ import { loginPage, type LoginChoices } from '../views.js';
 import { newNonce, safeReturnTo, sendHtml, sendMessage } from '../pages.js';
 import { clip, type Audit } from '../../audit/audit.js';
 import { createSealer } from '../sealed-cookie.js';
+import { peerOf } from '../peer.js';
+import { StoreUnavailableError } from '../../state/store.js';
+import { sendThrottleUnavailable, TOO_MANY } from '../../security/login-throttle-plugin.js';
+import type { Admitted } from '../../security/login-throttle.js';
 
 interface LoginBody {
   username: string;
@@ -28,12 +32,12 @@ export function createCompletion(app: FastifyInstance, audit: Audit, secret: Buf
     succeed(request, reply, user: User, returnTo) {
       app.sessions.endLogin(reply);
       const session = app.sessions.start(reply, user);
-      audit({ event: 'login.succeeded', user: user.username, userId: user.id, source: user.source, groups: session.user.groups, ip: request.ip, reqId: request.id });
+      audit({ event: 'login.succeeded', user: user.username, userId: user.id, source: user.source, groups: session.user.groups, ip: request.ip, peer: peerOf(request), reqId: request.id });
       app.metrics.logins.inc({ result: 'succeeded' });
       return reply.redirect(safeReturnTo(returnTo), 303);
     },
     fail(request, reply, status, reason, user) {
-      audit({ event: 'login.failed', reason, user: clip(user ?? '-'), ip: request.ip, reqId: request.id });
+      audit({ event: 'login.failed', reason, user: clip(user ?? '-'), ip: request.ip, peer: peerOf(request), reqId: request.id });
       app.metrics.logins.inc({ result: 'failed' });
       return sendMessage(reply, status, 'Sign-in refused', 'The sign-in could not be completed. Start again from the portal.');
     },
@@ -87,7 +91,6 @@ export const loginRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) =>
   app.post<{ Body: LoginBody }>(
     '/login',
     {
-      config: { rateLimit: { max: deps.config.server.loginAttemptsPerMinute, timeWindow: 60_000 } },
       schema: {
         body: {
           type: 'object',
@@ -106,28 +109,44 @@ export const loginRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) =>
       const { username, password, csrf } = request.body;
       const flow = app.sessions.loginFlow(request);
       if (!flow || !tokensEqual(flow.csrf, csrf)) {
-        deps.audit({ event: 'login.failed', reason: 'csrf', user: clip(username), ip: request.ip, reqId: request.id });
+        deps.audit({ event: 'login.failed', reason: 'csrf', user: clip(username), ip: request.ip, peer: peerOf(request), reqId: request.id });
         app.metrics.logins.inc({ result: 'csrf' });
         const fresh = app.sessions.beginLogin(reply, flow?.returnTo ?? '/');
         return renderLogin(reply, 403, fresh.csrf, { error: 'The sign-in form expired. Please try again.' });
       }
       const source = pickSource(request.body.source);
       if (!source) return renderLogin(reply, 400, flow.csrf, { error: 'Choose a directory.' });
+      // The throttle (per username and per address, shared through the store) decides before the password is looked at.
+      let admitted: Admitted;
+      try {
+        const verdict = await app.loginThrottle.admit(username, request.ip);
+        if ('blocked' in verdict) {
+          app.loginThrottle.refused(request, verdict.blocked, username);
+          reply.header('retry-after', String(verdict.blocked.retryAfterSeconds));
+          return renderLogin(reply, 429, flow.csrf, { error: TOO_MANY(verdict.blocked.retryAfterSeconds), username });
+        }
+        admitted = verdict.admitted;
+      } catch (err) {
+        if (err instanceof StoreUnavailableError) return sendThrottleUnavailable(request, reply, err);
+        throw err;
+      }
       let user: User | undefined;
       try {
         user = await source.authenticate(username, password);
       } catch (err) {
         request.log.error({ err: { message: (err as Error).message }, source: source.kind }, 'identity source failed');
-        deps.audit({ event: 'login.failed', reason: 'source-unavailable', source: source.kind, user: clip(username), ip: request.ip, reqId: request.id });
+        deps.audit({ event: 'login.failed', reason: 'source-unavailable', source: source.kind, user: clip(username), ip: request.ip, peer: peerOf(request), reqId: request.id });
         app.metrics.logins.inc({ result: 'error' });
         return sendMessage(reply, 503, 'Sign-in unavailable', 'The user directory cannot be reached. Try again shortly.');
       }
       if (!user) {
-        deps.audit({ event: 'login.failed', reason: 'bad-credentials', source: source.kind, user: clip(username), ip: request.ip, reqId: request.id });
+        deps.audit({ event: 'login.failed', reason: 'bad-credentials', source: source.kind, user: clip(username), ip: request.ip, peer: peerOf(request), reqId: request.id });
         app.metrics.logins.inc({ result: 'failed' });
+        app.loginThrottle.locked(request, await app.loginThrottle.failed(admitted), username);
         // Same status, page and timing whether or not the user exists.
         return renderLogin(reply, 401, flow.csrf, { error: GENERIC_FAILURE, username });
       }
+      await app.loginThrottle.succeeded(admitted);
       return deps.completion.succeed(request, reply, user, flow.returnTo);
     },
   );
@@ -149,7 +168,7 @@ export const loginRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) =>
       if (s && !tokensEqual(s.csrf, request.body.csrf)) {
         return sendMessage(reply, 403, 'Not signed out', 'The sign-out form expired. Go back and try again.');
       }
-      if (s) deps.audit({ event: 'logout', user: s.user.username, ip: request.ip, reqId: request.id });
+      if (s) deps.audit({ event: 'logout', user: s.user.username, ip: request.ip, peer: peerOf(request), reqId: request.id });
       app.sessions.end(reply);
       return reply.redirect('/login', 303);
     },

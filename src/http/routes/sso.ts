@@ -4,6 +4,8 @@ import { groupsFor, type GrantedRole } from '../../mapping/roles.js';
 import { assertionSubject } from '../../mapping/subject.js';
 import { autoPostPage, landingPage, rolePickerPage } from '../views.js';
 import { newNonce, sendHtml, sendMessage } from '../pages.js';
+import { peerOf } from '../peer.js';
+import { refreshStaleGroups } from '../fresh-groups.js';
 
 const NAME = '^[A-Za-z0-9._-]{1,64}$';
 
@@ -34,13 +36,15 @@ export const ssoRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
       },
     },
     async (request, reply) => {
+      const stale = await refreshStaleGroups(app, deps, request, reply);
+      if (stale) return stale;
       const nonce = newNonce();
       const targetName = request.query.target ?? defaultTarget;
       const target = Object.hasOwn(config.targets, targetName) ? config.targets[targetName] : undefined;
       const session = request.session;
       const who = session?.user.username ?? '-';
       if (!target) {
-        deps.audit({ event: 'assertion.denied', reason: 'unknown-target', user: who, target: targetName, ip: request.ip, reqId: request.id });
+        deps.audit({ event: 'assertion.denied', reason: 'unknown-target', user: who, target: targetName, ip: request.ip, peer: peerOf(request), reqId: request.id });
         app.metrics.assertionsDenied.inc({ reason: 'unknown-target' });
         return sendMessage(reply, 404, 'Unknown destination', `There is no launch target named “${targetName}”.`);
       }
@@ -48,7 +52,7 @@ export const ssoRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
 
       const grant = deps.mapRoles(session.user);
       if (grant.roles.length === 0) {
-        deps.audit({ event: 'assertion.denied', reason: 'no-role', user: who, target: targetName, ip: request.ip, reqId: request.id });
+        deps.audit({ event: 'assertion.denied', reason: 'no-role', user: who, target: targetName, ip: request.ip, peer: peerOf(request), reqId: request.id });
         app.metrics.assertionsDenied.inc({ reason: 'no-role' });
         return sendMessage(
           reply,
@@ -64,7 +68,7 @@ export const ssoRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
       } else if (request.query.role !== undefined) {
         const chosen = grant.roles.find((r) => r.key === request.query.role);
         if (!chosen) {
-          deps.audit({ event: 'assertion.denied', reason: 'role-not-granted', user: who, target: targetName, role: request.query.role, ip: request.ip, reqId: request.id });
+          deps.audit({ event: 'assertion.denied', reason: 'role-not-granted', user: who, target: targetName, role: request.query.role, ip: request.ip, peer: peerOf(request), reqId: request.id });
           app.metrics.assertionsDenied.inc({ reason: 'role-not-granted' });
           return sendMessage(reply, 403, 'Role not available', 'You are not allowed to use that role.');
         }
@@ -93,6 +97,7 @@ export const ssoRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
         assertionId: issued.assertionId,
         roleSessionName: issued.roleSessionName,
         ip: request.ip,
+        peer: peerOf(request),
         reqId: request.id,
       });
       app.metrics.assertionsIssued.inc({ site: config.idp.site });

@@ -1,0 +1,10 @@
+import type { FastifyRequest } from 'fastify';
+
+/**
+ * The socket peer: who actually connected (a proxy, or the client itself). Audit lines
+ * carry it beside `ip` (request.ip: the forwarded client when the peer is a trusted proxy),
+ * so a forged X-Forwarded-For can always be told from where the request really came from.
+ */
+export function peerOf(request: FastifyRequest): string {
+  return request.socket?.remoteAddress ?? request.raw.socket?.remoteAddress ?? '-';
+}

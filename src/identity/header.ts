@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import { timingSafeEqual } from 'node:crypto';
+import { constantTimeEqual } from '../crypto/constant-time.js';
 import type { FastifyRequest } from 'fastify';
 import type { HeaderIdentityConfig } from '../config/schema.js';
 import type { Identified, RequestSource } from './user.js';
@@ -32,7 +32,6 @@ export function createHeaderSource(cfg: HeaderIdentityConfig, env: NodeJS.Proces
   if (!secret || secret.length < 16) {
     throw new HeaderSourceError(`identity.header: environment variable ${cfg.secretEnv} must hold the proxy's shared secret (16+ characters)`);
   }
-  const secretBytes = Buffer.from(secret, 'utf8');
   const trusted = blockListOf(cfg.trustedSources);
   const h = (name: string) => name.toLowerCase();
 
@@ -52,8 +51,7 @@ export function createHeaderSource(cfg: HeaderIdentityConfig, env: NodeJS.Proces
       const user = first(request.headers[h(cfg.userHeader)]);
       if (user === undefined) return undefined;
       if (!fromTrustedPeer(request)) return { rejected: 'untrusted-source' };
-      const given = Buffer.from(first(request.headers[h(cfg.secretHeader)]) ?? '', 'utf8');
-      if (given.length !== secretBytes.length || !timingSafeEqual(given, secretBytes)) return { rejected: 'bad-proxy-secret' };
+      if (!constantTimeEqual(first(request.headers[h(cfg.secretHeader)]) ?? '', secret)) return { rejected: 'bad-proxy-secret' };
       if (!/^[^\s\u0000-\u001f]{1,256}$/.test(user)) return { rejected: 'malformed-user' };
       const groupsRaw = first(request.headers[h(cfg.groupsHeader)]) ?? '';
       const groups = groupsRaw.split(cfg.groupsSeparator).map((g) => g.trim()).filter((g) => g.length > 0 && g.length <= 256);

@@ -1,10 +1,10 @@
-import { timingSafeEqual } from 'node:crypto';
 import * as client from 'openid-client';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { OidcIdentityConfig } from '../config/identity-oidc-schema.js';
 import type { LoginCompletion, RedirectSource, SourceStatus } from './user.js';
 import { mappingGroupHint, userFromClaims, type Claims } from './oidc-claims.js';
 import { refusalFor, upstreamErrorRefusal } from './oidc-errors.js';
+import { constantTimeEqual } from '../crypto/constant-time.js';
 
 export class OidcSourceError extends Error {
   override readonly name = 'OidcSourceError';
@@ -41,12 +41,6 @@ function isFlow(v: unknown): v is Flow {
   const f = v as Record<string, unknown>;
   return ['state', 'nonce', 'verifier', 'returnTo'].every((k) => typeof f[k] === 'string') && typeof f['exp'] === 'number';
 }
-
-const sameToken = (a: string, b: string) => {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-};
 
 /** Why discovery failed, in words an operator can act on and without anything secret. */
 function describeFailure(err: unknown): string {
@@ -176,7 +170,7 @@ export function createOidcSource(cfg: OidcIdentityConfig, opts: OidcSourceOption
       }
       // Checked here as well as by openid-client: a mismatch never reaches the token endpoint.
       const state = one('state');
-      if (state === undefined || !sameToken(state, flow.state)) return completion.fail(request, reply, 400, 'state-mismatch');
+      if (state === undefined || !constantTimeEqual(state, flow.state)) return completion.fail(request, reply, 400, 'state-mismatch');
 
       const config = await discovered.get();
       if (!config) return unavailable(completion, request, reply);

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayDeps } from '../deps.js';
 import type { LoginCompletion, PasswordSource, User } from '../../identity/user.js';
@@ -6,6 +5,7 @@ import { loginPage, messagePage, type LoginChoices } from '../views.js';
 import { newNonce, safeReturnTo, sendHtml } from '../pages.js';
 import { clip, type Audit } from '../../audit/audit.js';
 import { createSealer } from '../sealed-cookie.js';
+import { constantTimeEqual } from '../../crypto/constant-time.js';
 
 interface LoginBody {
   username: string;
@@ -13,12 +13,6 @@ interface LoginBody {
   csrf: string;
   source?: string;
 }
-
-export const tokensEqual = (a: string, b: string): boolean => {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-};
 
 const GENERIC_FAILURE = 'Wrong username or password.';
 
@@ -107,7 +101,7 @@ export const loginRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) =>
     async (request, reply) => {
       const { username, password, csrf } = request.body;
       const flow = app.sessions.loginFlow(request);
-      if (!flow || !tokensEqual(flow.csrf, csrf)) {
+      if (!flow || !constantTimeEqual(flow.csrf, csrf)) {
         deps.audit({ event: 'login.failed', reason: 'csrf', user: clip(username), ip: request.ip, reqId: request.id });
         app.metrics.logins.inc({ result: 'csrf' });
         const fresh = app.sessions.beginLogin(reply, flow?.returnTo ?? '/');
@@ -149,7 +143,7 @@ export const loginRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) =>
     },
     async (request: FastifyRequest<{ Body: { csrf: string } }>, reply) => {
       const s = request.session;
-      if (s && !tokensEqual(s.csrf, request.body.csrf)) {
+      if (s && !constantTimeEqual(s.csrf, request.body.csrf)) {
         const nonce = newNonce();
         return sendHtml(reply, 403, nonce, messagePage(nonce, 'Not signed out', 'The sign-out form expired. Go back and try again.'));
       }

@@ -4,7 +4,8 @@ import type { RoleMapper } from '../mapping/roles.js';
 import type { Issuer } from '../saml/issue.js';
 import type { SiteFacts } from '../saml/alibaba.js';
 import type { Audit } from '../audit/audit.js';
-import type { LoginCompletion, User } from '../identity/user.js';
+import type { User } from '../identity/user.js';
+import type { LoginCompletion } from '../identity/source.js';
 
 /** What the routes need, built once by buildServer. */
 export interface GatewayDeps {

@@ -2,7 +2,7 @@ import { BlockList, isIP } from 'node:net';
 import { constantTimeEqual } from '../crypto/constant-time.js';
 import type { FastifyRequest } from 'fastify';
 import type { HeaderIdentityConfig } from '../config/schema.js';
-import type { Identified, RequestSource } from './user.js';
+import type { Identified, RequestSource } from './source.js';
 
 export class HeaderSourceError extends Error {
   override readonly name = 'HeaderSourceError';

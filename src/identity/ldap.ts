@@ -5,7 +5,8 @@ import type { ConnectionOptions } from 'node:tls';
 import { Client, ResultCodeError, type Entry } from 'ldapts';
 import type { LdapDirectoryType, LdapIdentityConfig } from '../config/identity-ldap-schema.js';
 import { adNestedGroupsFilter, anyOf, fillFilter, firstRdnValue, formatObjectGuid, isUnderDn, looksLikeDn, normalizeDn } from './ldap-filter.js';
-import type { PasswordSource, SourceStatus, User } from './user.js';
+import type { SourceStatus, User } from './user.js';
+import type { PasswordSource } from './source.js';
 
 export class LdapSourceError extends Error {
   override readonly name = 'LdapSourceError';

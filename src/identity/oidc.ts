@@ -1,7 +1,8 @@
 import * as client from 'openid-client';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { OidcIdentityConfig } from '../config/identity-oidc-schema.js';
-import type { LoginCompletion, RedirectSource, SourceStatus } from './user.js';
+import type { SourceStatus } from './user.js';
+import type { LoginCompletion, RedirectSource } from './source.js';
 import { mappingGroupHint, userFromClaims, type Claims } from './oidc-claims.js';
 import { refusalFor, upstreamErrorRefusal } from './oidc-errors.js';
 import { constantTimeEqual } from '../crypto/constant-time.js';

@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
-import type { IdentitySource, PasswordSource, RedirectSource, RequestSource, SourceKind } from './user.js';
+import type { SourceKind } from './user.js';
+import type { IdentitySource, PasswordSource, RedirectSource, RequestSource } from './source.js';
 import { createLocalSource } from './local.js';
 import { createHeaderSource } from './header.js';
 

@@ -11,7 +11,7 @@ import { hashPassword } from '../../src/identity/password.js';
 import { writeUsers, type UsersDocument } from '../../src/identity/users-file.js';
 import { createLocalSource } from '../../src/identity/local.js';
 import { configuredKinds, fromList } from '../../src/identity/sources.js';
-import type { IdentitySource } from '../../src/identity/user.js';
+import type { IdentitySource } from '../../src/identity/source.js';
 import { buildServer } from '../../src/server.js';
 import { createLogger } from '../../src/logger.js';
 

@@ -16,7 +16,7 @@ import { createReplayCache } from '../../src/identity/saml-upstream-replay.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createSources } from '../../src/identity/sources.js';
 import { generateSigningPair, type GeneratedPair } from '../../src/keys/generate.js';
-import type { RedirectSource } from '../../src/identity/user.js';
+import type { RedirectSource } from '../../src/identity/source.js';
 import { idpForm, startTestIdp, type IdpUser, type TestIdp } from './saml-upstream-idp.js';
 import { stringify } from 'yaml';
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayDeps } from '../deps.js';
-import type { LoginCompletion, PasswordSource, User } from '../../identity/user.js';
+import type { User } from '../../identity/user.js';
+import type { LoginCompletion, PasswordSource } from '../../identity/source.js';
 import { loginPage, messagePage, type LoginChoices } from '../views.js';
 import { newNonce, safeReturnTo, sendHtml } from '../pages.js';
 import { clip, type Audit } from '../../audit/audit.js';

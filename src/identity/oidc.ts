@@ -6,6 +6,7 @@ import type { LoginCompletion, RedirectSource } from './source.js';
 import { mappingGroupHint, userFromClaims, type Claims } from './oidc-claims.js';
 import { refusalFor, upstreamErrorRefusal } from './oidc-errors.js';
 import { constantTimeEqual } from '../crypto/constant-time.js';
+import { createFlowCookie } from '../crypto/flow-cookie.js';
 
 export class OidcSourceError extends Error {
   override readonly name = 'OidcSourceError';
@@ -25,23 +26,18 @@ export interface OidcSourceOptions {
 }
 
 /** What the one-time cookie holds between the redirect out and the callback. */
-interface Flow {
+interface OidcFlow {
   readonly state: string;
   readonly nonce: string;
   readonly verifier: string;
   readonly returnTo: string;
-  readonly exp: number;
 }
 
 const FLOW_SECONDS = 600;
 export const OIDC_START_PATH = '/oidc/login';
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-function isFlow(v: unknown): v is Flow {
-  if (!v || typeof v !== 'object') return false;
-  const f = v as Record<string, unknown>;
-  return ['state', 'nonce', 'verifier', 'returnTo'].every((k) => typeof f[k] === 'string') && typeof f['exp'] === 'number';
-}
+const isFlow = (f: Readonly<Record<string, unknown>>): boolean => ['state', 'nonce', 'verifier', 'returnTo'].every((k) => typeof f[k] === 'string');
 
 /** Why discovery failed, in words an operator can act on and without anything secret. */
 function describeFailure(err: unknown): string {
@@ -134,13 +130,13 @@ export function createOidcSource(cfg: OidcIdentityConfig, opts: OidcSourceOption
   const unavailable = (completion: LoginCompletion, request: FastifyRequest, reply: FastifyReply) => completion.fail(request, reply, 503, 'source-unavailable');
 
   const routes: FastifyPluginAsync<{ completion: LoginCompletion }> = async (app, { completion }) => {
-    const sealer = completion.sealer('oidc');
+    const flowCookie = createFlowCookie<OidcFlow>({ name: cookieName, sealer: completion.sealer('oidc'), ttlSeconds: FLOW_SECONDS, isShape: isFlow, attributes: cookieOptions, now });
 
     app.get(OIDC_START_PATH, async (request, reply) => {
       const config = await discovered.get();
       if (!config) return unavailable(completion, request, reply);
       const verifier = client.randomPKCECodeVerifier();
-      const flow: Flow = { state: client.randomState(), nonce: client.randomNonce(), verifier, returnTo: completion.returnTo(request), exp: now() + FLOW_SECONDS * 1000 };
+      const flow: OidcFlow = { state: client.randomState(), nonce: client.randomNonce(), verifier, returnTo: completion.returnTo(request) };
       const target = client.buildAuthorizationUrl(config, {
         redirect_uri: redirectUri.href,
         scope: cfg.scopes.join(' '),
@@ -149,20 +145,19 @@ export function createOidcSource(cfg: OidcIdentityConfig, opts: OidcSourceOption
         code_challenge: await client.calculatePKCECodeChallenge(verifier),
         code_challenge_method: 'S256',
       });
-      reply.setCookie(cookieName, sealer.seal(flow), { ...cookieOptions, maxAge: FLOW_SECONDS });
+      flowCookie.begin(reply, flow);
       return reply.redirect(target.href, 302);
     });
 
     // The query holds the authorization code: keep the access log (info) from writing the URL down.
     app.get<{ Querystring: Record<string, string | string[] | undefined> }>(cfg.redirectPath, { logLevel: 'warn' }, async (request, reply) => {
       // One-time: whatever happens next, this flow cannot be replayed.
-      const raw = request.cookies[cookieName];
-      reply.clearCookie(cookieName, cookieOptions);
-      const flow = raw ? sealer.open(raw) : undefined;
+      const flow = flowCookie.read(request);
+      flowCookie.end(reply);
       const q = request.query;
       const one = (k: string) => (typeof q[k] === 'string' ? q[k] : undefined);
 
-      if (!isFlow(flow) || flow.exp <= now()) return completion.fail(request, reply, 400, 'oidc-no-flow');
+      if (!flow) return completion.fail(request, reply, 400, 'oidc-no-flow');
       // An IdP-reported error (the user declined, consent missing) needs no further checks.
       const upstreamError = one('error');
       if (upstreamError !== undefined) {

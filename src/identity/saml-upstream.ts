@@ -7,6 +7,7 @@ import type { LoginCompletion, RedirectSource } from './source.js';
 import { loadIdpTrust, SamlSourceError, type IdpTrust } from './saml-upstream-idp.js';
 import { inspectAssertion, inspectResponse, reasonFor } from './saml-upstream-checks.js';
 import { createReplayCache } from './saml-upstream-replay.js';
+import { createFlowCookie, type Flow } from '../crypto/flow-cookie.js';
 
 export { SamlSourceError } from './saml-upstream-idp.js';
 
@@ -27,17 +28,13 @@ export interface SamlSourceOptions {
 }
 
 /** What the state cookie holds between the redirect out and the POST back. */
-interface Pending {
+interface PendingRequest {
   readonly id: string;
   readonly returnTo: string;
-  readonly exp: number;
 }
+type Pending = Flow<PendingRequest>;
 
-function isPending(v: unknown): v is Pending {
-  if (!v || typeof v !== 'object') return false;
-  const p = v as Record<string, unknown>;
-  return typeof p['id'] === 'string' && typeof p['returnTo'] === 'string' && typeof p['exp'] === 'number';
-}
+const isPending = (p: Readonly<Record<string, unknown>>): boolean => typeof p['id'] === 'string' && typeof p['returnTo'] === 'string';
 
 interface AcsBody {
   SAMLResponse: string;
@@ -149,7 +146,14 @@ export async function createSamlUpstreamSource(cfg: SamlIdentityConfig, opts: Sa
   let probed: { at: number; status: SourceStatus } | undefined;
 
   const routes: FastifyPluginAsync<{ completion: LoginCompletion }> = async (app, { completion }) => {
-    const sealer = completion.sealer('saml');
+    const pendingCookie = createFlowCookie<PendingRequest>({
+      name: cookieName,
+      sealer: completion.sealer('saml'),
+      ttlSeconds: cfg.requestTimeoutSeconds,
+      isShape: isPending,
+      attributes: cookieOptions,
+      now,
+    });
 
     app.get(SAML_UPSTREAM_PATHS.metadata, async (_request, reply) =>
       reply.header('cache-control', 'no-cache').type('application/samlmetadata+xml; charset=utf-8').send(metadataXml),
@@ -167,8 +171,7 @@ export async function createSamlUpstreamSource(cfg: SamlIdentityConfig, opts: Sa
       };
       const url = await samlWith(capture).getAuthorizeUrlAsync('', undefined, {});
       if (!saved) throw new SamlSourceError('node-saml did not record the AuthnRequest ID');
-      const pending: Pending = { id: saved, returnTo: completion.returnTo(request), exp: now() + requestTtlMs };
-      reply.setCookie(cookieName, sealer.seal(pending), { ...cookieOptions, maxAge: cfg.requestTimeoutSeconds });
+      pendingCookie.begin(reply, { id: saved, returnTo: completion.returnTo(request) });
       reply.header('cache-control', 'no-store');
       return reply.redirect(url, 302);
     });
@@ -190,10 +193,8 @@ export async function createSamlUpstreamSource(cfg: SamlIdentityConfig, opts: Sa
         },
       },
       async (request, reply) => {
-        const raw = request.cookies[cookieName];
-        const opened = raw ? sealer.open(raw) : undefined;
-        const pending = isPending(opened) && opened.exp > now() ? opened : undefined;
-        reply.clearCookie(cookieName, cookieOptions);
+        const pending = pendingCookie.read(request);
+        pendingCookie.end(reply);
         const refuse = (status: number, reason: string, detail?: string, user?: string): FastifyReply => {
           if (detail) request.log.info({ source: 'saml', reason, detail: detail.slice(0, 300) }, 'upstream SAML response refused');
           return completion.fail(request, reply, status, reason, user);

@@ -48,6 +48,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await serve(loaded, io);
       case 'check': {
         parseArgs({ args, options: {} });
+        // What the identity sources would refuse at start, without connecting to anything.
+        const { checkIdentitySettings } = await import('./identity/check.js');
+        const problems = await checkIdentitySettings(loaded.config, io.env);
+        if (problems.length > 0) throw new ConfigError(loaded.path, problems);
         const keys = await keysFor(loaded.config, warn);
         io.stdout.write(`${loaded.path}: ok (site ${loaded.config.idp.site}, ${Object.keys(loaded.config.roles).length} roles, certificate ${keys.current.sha256} valid until ${keys.current.notAfter.toISOString()})\n`);
         return EXIT.ok;

@@ -5,12 +5,13 @@ import type { SourceStatus } from './user.js';
 import type { LoginCompletion, RedirectSource } from './source.js';
 import { mappingGroupHint, userFromClaims, type Claims } from './oidc-claims.js';
 import { refusalFor, upstreamErrorRefusal } from './oidc-errors.js';
+import { OidcSourceError } from './errors.js';
+import { readOidcSettings } from './oidc-settings.js';
+import { settledOrThrow } from './settings.js';
 import { constantTimeEqual } from '../crypto/constant-time.js';
 import { createFlowCookie } from '../crypto/flow-cookie.js';
 
-export class OidcSourceError extends Error {
-  override readonly name = 'OidcSourceError';
-}
+export { OidcSourceError };
 
 export interface OidcSourceOptions {
   /** server.baseUrl: the redirect URI is this plus `redirectPath`. */
@@ -35,7 +36,6 @@ interface OidcFlow {
 
 const FLOW_SECONDS = 600;
 export const OIDC_START_PATH = '/oidc/login';
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 const isFlow = (f: Readonly<Record<string, unknown>>): boolean => ['state', 'nonce', 'verifier', 'returnTo'].every((k) => typeof f[k] === 'string');
 
@@ -47,23 +47,8 @@ function describeFailure(err: unknown): string {
   return detail ? `${err.message} (${detail})` : err.message;
 }
 
-function issuerUrl(cfg: OidcIdentityConfig): { url: URL; insecure: boolean } {
-  let url: URL;
-  try {
-    url = new URL(cfg.issuer);
-  } catch {
-    throw new OidcSourceError('identity.oidc.issuer: must be an absolute URL');
-  }
-  if (url.protocol === 'https:') return { url, insecure: false };
-  // Plain http only where nobody else can be on the wire: an IdP on this machine (tests, a sidecar).
-  if (url.protocol === 'http:' && LOOPBACK.has(url.hostname)) return { url, insecure: true };
-  throw new OidcSourceError('identity.oidc.issuer: must be https (http is allowed only for 127.0.0.1 or localhost)');
-}
-
-function clientAuth(cfg: OidcIdentityConfig, env: NodeJS.ProcessEnv): client.ClientAuth {
-  if (cfg.tokenEndpointAuthMethod === 'none') return client.None();
-  const secret = env[cfg.clientSecretEnv];
-  if (!secret) throw new OidcSourceError(`identity.oidc: environment variable ${cfg.clientSecretEnv} must hold the client secret (or set tokenEndpointAuthMethod: none)`);
+function clientAuth(cfg: OidcIdentityConfig, secret: string | undefined): client.ClientAuth {
+  if (cfg.tokenEndpointAuthMethod === 'none' || secret === undefined) return client.None();
   return cfg.tokenEndpointAuthMethod === 'client_secret_post' ? client.ClientSecretPost(secret) : client.ClientSecretBasic(secret);
 }
 
@@ -86,7 +71,7 @@ function lazyDiscovery(run: () => Promise<client.Configuration>, opts: { now: ()
       },
       (err: unknown) => {
         const reason = describeFailure(err);
-        if (reason !== failure?.reason) opts.onError?.(new OidcSourceError(`discovery failed: ${reason}`));
+        if (reason !== failure?.reason) opts.onError?.(new OidcSourceError('PAI_SSO_OIDC_DISCOVERY', `discovery failed: ${reason}`));
         failure = { reason, at: opts.now() };
         return undefined;
       },
@@ -110,8 +95,8 @@ function lazyDiscovery(run: () => Promise<client.Configuration>, opts: { now: ()
 /** OpenID Connect: authorization code flow with PKCE, state and nonce, via openid-client. */
 export function createOidcSource(cfg: OidcIdentityConfig, opts: OidcSourceOptions): RedirectSource {
   const now = opts.now ?? Date.now;
-  const { url: issuer, insecure } = issuerUrl(cfg);
-  const auth = clientAuth(cfg, opts.env);
+  const { issuer, insecure, clientSecret } = settledOrThrow('identity.oidc', readOidcSettings(cfg, opts.env));
+  const auth = clientAuth(cfg, clientSecret);
   const redirectUri = new URL(`${opts.baseUrl.replace(/\/+$/, '')}${cfg.redirectPath}`);
   const cookieName = opts.cookieName ?? 'pai_sso_oidc';
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure: redirectUri.protocol === 'https:', path: cfg.redirectPath };

@@ -7,6 +7,7 @@ import type { LoginCompletion, RedirectSource } from './source.js';
 import { loadIdpTrust, SamlSourceError, type IdpTrust } from './saml-upstream-idp.js';
 import { inspectAssertion, inspectResponse, reasonFor } from './saml-upstream-checks.js';
 import { createReplayCache } from './saml-upstream-replay.js';
+import { settledOrThrow } from './settings.js';
 import { createFlowCookie, type Flow } from '../crypto/flow-cookie.js';
 
 export { SamlSourceError } from './saml-upstream-idp.js';
@@ -68,7 +69,7 @@ async function defaultProbe(url: string): Promise<void> {
  * the browser binding and replays) is checked here because node-saml does not.
  */
 export async function createSamlUpstreamSource(cfg: SamlIdentityConfig, opts: SamlSourceOptions): Promise<RedirectSource> {
-  const trust: IdpTrust = await loadIdpTrust(cfg);
+  const trust: IdpTrust = settledOrThrow('identity.saml', await loadIdpTrust(cfg));
   const base = opts.baseUrl.replace(/\/+$/, '');
   const acsUrl = `${base}${SAML_UPSTREAM_PATHS.acs}`;
   const spEntityId = cfg.spEntityId ?? `${base}${SAML_UPSTREAM_PATHS.metadata}`;
@@ -170,7 +171,7 @@ export async function createSamlUpstreamSource(cfg: SamlIdentityConfig, opts: Sa
         removeAsync: async () => null,
       };
       const url = await samlWith(capture).getAuthorizeUrlAsync('', undefined, {});
-      if (!saved) throw new SamlSourceError('node-saml did not record the AuthnRequest ID');
+      if (!saved) throw new SamlSourceError('PAI_SSO_SAML_REQUEST_ID', 'node-saml did not record the AuthnRequest ID');
       pendingCookie.begin(reply, { id: saved, returnTo: completion.returnTo(request) });
       reply.header('cache-control', 'no-store');
       return reply.redirect(url, 302);

@@ -69,7 +69,7 @@ export function parseIdpMetadata(xml: string, entityId: string, where = 'idpMeta
   const certs: PinnedCert[] = [];
   for (const kd of Array.from(idp.getElementsByTagNameNS(MD_NS, 'KeyDescriptor'))) {
     const use = kd.getAttribute('use');
-    // No `use` means the key serves both purposes (SAML metadata §2.4.1.1).
+    // No `use` means the key serves both purposes (SAML 2.0 metadata, section 2.4.1.1).
     if (use && use !== 'signing') continue;
     for (const c of Array.from(kd.getElementsByTagNameNS(DS_NS, 'X509Certificate'))) {
       certs.push(toPinned(base64ToPem(c.textContent ?? ''), where));

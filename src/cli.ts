@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, type LoadedConfig } from './config/load.js';
 import { exitCodeFor } from './errors.js';
+import { ConfigError } from './config/errors.js';
 import { gatewayMetadata } from './saml/metadata.js';
 import { EXIT, UsageError, type CliIo } from './cli/io.js';
 import { keysFor, serve } from './cli/serve.js';
@@ -46,6 +47,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await serve(loaded, io);
       case 'check': {
         parseArgs({ args, options: {} });
+        // What the identity sources would refuse at start, without connecting to anything.
+        const { checkIdentitySettings } = await import('./identity/check.js');
+        const problems = await checkIdentitySettings(loaded.config, io.env);
+        if (problems.length > 0) throw new ConfigError(loaded.path, problems);
         const keys = await keysFor(loaded.config, warn);
         io.stdout.write(`${loaded.path}: ok (site ${loaded.config.idp.site}, ${Object.keys(loaded.config.roles).length} roles, certificate ${keys.current.sha256} valid until ${keys.current.notAfter.toISOString()})\n`);
         return EXIT.ok;

@@ -5,6 +5,8 @@ import type { LoadedConfig } from '../config/load.js';
 import { loadOrCreateKeys, type KeyMaterial } from '../keys/store.js';
 import { configuredKinds, createSources, mappingWarnings } from '../identity/sources.js';
 import { bootstrapUsers } from '../identity/bootstrap.js';
+import { checkIdentitySettings } from '../identity/check.js';
+import { ConfigError } from '../config/errors.js';
 import { buildServer } from '../server.js';
 import { publicUrl } from '../saml/metadata.js';
 import { createLogger } from '../logger.js';
@@ -43,6 +45,9 @@ function onSignal(stop: (signal: string) => Promise<number>): Promise<number> {
 /** One-time work that must not race between workers: keys, the first user. */
 async function prepare(loaded: LoadedConfig, io: CliIo, log: Logger): Promise<KeyMaterial> {
   const { config } = loaded;
+  // Settings the identity sources would refuse: before anything is written to disk.
+  const problems = await checkIdentitySettings(config, io.env);
+  if (problems.length > 0) throw new ConfigError(loaded.path, problems);
   if (loaded.embedded) log.warn({ config: loaded.path }, 'no config/gateway.yaml: serving the embedded default (copy config/gateway.example.yaml to change it)');
   const keys = await keysFor(config, (m) => log.warn(m));
   for (const f of keys.created) log.info({ file: f }, 'created');

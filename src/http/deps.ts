@@ -4,7 +4,8 @@ import type { RoleMapper } from '../mapping/roles.js';
 import type { Issuer } from '../saml/issue.js';
 import type { SiteFacts } from '../alibaba.js';
 import type { Audit } from '../audit/audit.js';
-import type { LoginCompletion, User } from '../identity/user.js';
+import type { User } from '../identity/user.js';
+import type { LoginCompletion } from '../identity/source.js';
 import type { StateStore } from '../state/store.js';
 
 /** What the routes need, built once by buildServer. */

@@ -3,6 +3,7 @@ import cookie from '@fastify/cookie';
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createSealer } from './sealed-cookie.js';
+import { createFlowCookie } from '../crypto/flow-cookie.js';
 import type { User } from '../identity/user.js';
 
 export interface Session {
@@ -69,20 +70,22 @@ function isSession(v: unknown): v is Session {
   );
 }
 
-function isLoginFlow(v: unknown): v is LoginFlow {
-  if (!v || typeof v !== 'object') return false;
-  const f = v as Record<string, unknown>;
-  return typeof f['csrf'] === 'string' && typeof f['returnTo'] === 'string' && typeof f['exp'] === 'number';
-}
+const isLoginFlow = (f: Readonly<Record<string, unknown>>): boolean => typeof f['csrf'] === 'string' && typeof f['returnTo'] === 'string';
 
 export const sessionPlugin = fp<SessionOptions>(
   async (app, opts) => {
     await app.register(cookie);
     const now = opts.now ?? Date.now;
     const sessionSealer = createSealer(opts.secret, `session:${opts.cookieName}`);
-    const flowSealer = createSealer(opts.secret, `login:${opts.cookieName}`);
-    const flowCookie = `${opts.cookieName}_login`;
     const base = { httpOnly: true, sameSite: 'lax' as const, secure: opts.secure, path: '/' };
+    const loginFlow = createFlowCookie<Omit<LoginFlow, 'exp'>>({
+      name: `${opts.cookieName}_login`,
+      sealer: createSealer(opts.secret, `login:${opts.cookieName}`),
+      ttlSeconds: LOGIN_FLOW_SECONDS,
+      isShape: isLoginFlow,
+      attributes: base,
+      now,
+    });
 
     const write = (reply: FastifyReply, s: Session) => {
       reply.setCookie(opts.cookieName, sessionSealer.seal(s), {
@@ -116,17 +119,13 @@ export const sessionPlugin = fp<SessionOptions>(
         reply.clearCookie(opts.cookieName, base);
       },
       beginLogin(reply, returnTo) {
-        const flow: LoginFlow = { csrf: randomToken(), returnTo, exp: now() + LOGIN_FLOW_SECONDS * 1000 };
-        reply.setCookie(flowCookie, flowSealer.seal(flow), { ...base, maxAge: LOGIN_FLOW_SECONDS });
-        return flow;
+        return loginFlow.begin(reply, { csrf: randomToken(), returnTo });
       },
       loginFlow(request) {
-        const raw = request.cookies[flowCookie];
-        const flow = raw ? flowSealer.open(raw) : undefined;
-        return isLoginFlow(flow) && flow.exp > now() ? flow : undefined;
+        return loginFlow.read(request);
       },
       endLogin(reply) {
-        reply.clearCookie(flowCookie, base);
+        loginFlow.end(reply);
       },
     });
 

@@ -1,23 +1,49 @@
 import { BlockList, isIP } from 'node:net';
-import { timingSafeEqual } from 'node:crypto';
+import { constantTimeEqual } from '../crypto/constant-time.js';
 import type { FastifyRequest } from 'fastify';
 import type { HeaderIdentityConfig } from '../config/schema.js';
-import type { Identified, RequestSource } from './user.js';
+import type { ConfigProblem } from '../config/errors.js';
+import type { Identified, RequestSource } from './source.js';
+import { HeaderSourceError } from './errors.js';
+import { settle, settledOrThrow, type Settled } from './settings.js';
 
-export class HeaderSourceError extends Error {
-  override readonly name = 'HeaderSourceError';
+export { HeaderSourceError };
+
+/** Adds one trusted address or CIDR to `list`; throws HeaderSourceError on anything else. */
+function addTrusted(list: BlockList, entry: string): void {
+  const [addr = '', bits, extra] = entry.split('/');
+  const family = isIP(addr) === 6 ? 'ipv6' : isIP(addr) === 4 ? 'ipv4' : undefined;
+  const maxBits = family === 'ipv6' ? 128 : 32;
+  const prefix = bits === undefined ? undefined : /^\d{1,3}$/.test(bits) ? Number(bits) : NaN;
+  if (!family || extra !== undefined || (prefix !== undefined && !(prefix <= maxBits))) {
+    throw new HeaderSourceError('PAI_SSO_HEADER_TRUSTED_SOURCE', `"${entry}" is not an IP address or CIDR`);
+  }
+  if (prefix === undefined) list.addAddress(addr, family);
+  else list.addSubnet(addr, prefix, family);
 }
 
-function blockListOf(entries: readonly string[]): BlockList {
-  const list = new BlockList();
-  for (const e of entries) {
-    const [addr = '', bits] = e.split('/');
-    const family = isIP(addr) === 6 ? 'ipv6' : isIP(addr) === 4 ? 'ipv4' : undefined;
-    if (!family) throw new HeaderSourceError(`identity.header.trustedSources: "${e}" is not an IP address or CIDR`);
-    if (bits === undefined) list.addAddress(addr, family);
-    else list.addSubnet(addr, Number(bits), family);
+export interface HeaderSettings {
+  readonly secret: string;
+  readonly trusted: BlockList;
+}
+
+/** The shared secret from the environment and the trusted proxy addresses; no network. */
+export function readHeaderSettings(cfg: HeaderIdentityConfig, env: NodeJS.ProcessEnv): Settled<HeaderSettings> {
+  const problems: ConfigProblem[] = [];
+  const secret = env[cfg.secretEnv];
+  if (!secret || secret.length < 16) {
+    problems.push({ path: 'identity.header.secretEnv', reason: `environment variable ${cfg.secretEnv} must hold the proxy's shared secret (16+ characters)` });
   }
-  return list;
+  const trusted = new BlockList();
+  cfg.trustedSources.forEach((entry, i) => {
+    try {
+      addTrusted(trusted, entry);
+    } catch (err) {
+      if (!(err instanceof HeaderSourceError)) throw err;
+      problems.push({ path: `identity.header.trustedSources.${i}`, reason: err.message });
+    }
+  });
+  return settle(problems, () => ({ secret: secret as string, trusted }));
 }
 
 const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
@@ -28,12 +54,7 @@ const first = (v: string | string[] | undefined): string | undefined => (Array.i
  * can reach us directly could otherwise type `X-Forwarded-User: ceo`.
  */
 export function createHeaderSource(cfg: HeaderIdentityConfig, env: NodeJS.ProcessEnv): RequestSource {
-  const secret = env[cfg.secretEnv];
-  if (!secret || secret.length < 16) {
-    throw new HeaderSourceError(`identity.header: environment variable ${cfg.secretEnv} must hold the proxy's shared secret (16+ characters)`);
-  }
-  const secretBytes = Buffer.from(secret, 'utf8');
-  const trusted = blockListOf(cfg.trustedSources);
+  const { secret, trusted } = settledOrThrow('identity.header', readHeaderSettings(cfg, env));
   const h = (name: string) => name.toLowerCase();
 
   const fromTrustedPeer = (request: FastifyRequest): boolean => {
@@ -52,8 +73,7 @@ export function createHeaderSource(cfg: HeaderIdentityConfig, env: NodeJS.Proces
       const user = first(request.headers[h(cfg.userHeader)]);
       if (user === undefined) return undefined;
       if (!fromTrustedPeer(request)) return { rejected: 'untrusted-source' };
-      const given = Buffer.from(first(request.headers[h(cfg.secretHeader)]) ?? '', 'utf8');
-      if (given.length !== secretBytes.length || !timingSafeEqual(given, secretBytes)) return { rejected: 'bad-proxy-secret' };
+      if (!constantTimeEqual(first(request.headers[h(cfg.secretHeader)]) ?? '', secret)) return { rejected: 'bad-proxy-secret' };
       if (!/^[^\s\u0000-\u001f]{1,256}$/.test(user)) return { rejected: 'malformed-user' };
       const groupsRaw = first(request.headers[h(cfg.groupsHeader)]) ?? '';
       const groups = groupsRaw.split(cfg.groupsSeparator).map((g) => g.trim()).filter((g) => g.length > 0 && g.length <= 256);

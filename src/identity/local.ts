@@ -1,7 +1,8 @@
 import { watchFile, unwatchFile } from 'node:fs';
 import { decoyHash, verifyPassword } from './password.js';
 import { readUsers, type UsersDocument } from './users-file.js';
-import type { PasswordSource, User } from './user.js';
+import type { User } from './user.js';
+import type { PasswordSource } from './source.js';
 
 export interface LocalSourceOptions {
   readonly usersFile: string;

@@ -1,14 +1,17 @@
-import { timingSafeEqual } from 'node:crypto';
 import * as client from 'openid-client';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { OidcIdentityConfig } from '../config/identity-oidc-schema.js';
-import type { LoginCompletion, RedirectSource, SourceStatus } from './user.js';
+import type { SourceStatus } from './user.js';
+import type { LoginCompletion, RedirectSource } from './source.js';
 import { mappingGroupHint, userFromClaims, type Claims } from './oidc-claims.js';
 import { refusalFor, upstreamErrorRefusal } from './oidc-errors.js';
+import { OidcSourceError } from './errors.js';
+import { readOidcSettings } from './oidc-settings.js';
+import { settledOrThrow } from './settings.js';
+import { constantTimeEqual } from '../crypto/constant-time.js';
+import { createFlowCookie } from '../crypto/flow-cookie.js';
 
-export class OidcSourceError extends Error {
-  override readonly name = 'OidcSourceError';
-}
+export { OidcSourceError };
 
 export interface OidcSourceOptions {
   /** server.baseUrl: the redirect URI is this plus `redirectPath`. */
@@ -24,29 +27,17 @@ export interface OidcSourceOptions {
 }
 
 /** What the one-time cookie holds between the redirect out and the callback. */
-interface Flow {
+interface OidcFlow {
   readonly state: string;
   readonly nonce: string;
   readonly verifier: string;
   readonly returnTo: string;
-  readonly exp: number;
 }
 
 const FLOW_SECONDS = 600;
 export const OIDC_START_PATH = '/oidc/login';
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-function isFlow(v: unknown): v is Flow {
-  if (!v || typeof v !== 'object') return false;
-  const f = v as Record<string, unknown>;
-  return ['state', 'nonce', 'verifier', 'returnTo'].every((k) => typeof f[k] === 'string') && typeof f['exp'] === 'number';
-}
-
-const sameToken = (a: string, b: string) => {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-};
+const isFlow = (f: Readonly<Record<string, unknown>>): boolean => ['state', 'nonce', 'verifier', 'returnTo'].every((k) => typeof f[k] === 'string');
 
 /** Why discovery failed, in words an operator can act on and without anything secret. */
 function describeFailure(err: unknown): string {
@@ -56,23 +47,8 @@ function describeFailure(err: unknown): string {
   return detail ? `${err.message} (${detail})` : err.message;
 }
 
-function issuerUrl(cfg: OidcIdentityConfig): { url: URL; insecure: boolean } {
-  let url: URL;
-  try {
-    url = new URL(cfg.issuer);
-  } catch {
-    throw new OidcSourceError('identity.oidc.issuer: must be an absolute URL');
-  }
-  if (url.protocol === 'https:') return { url, insecure: false };
-  // Plain http only where nobody else can be on the wire: an IdP on this machine (tests, a sidecar).
-  if (url.protocol === 'http:' && LOOPBACK.has(url.hostname)) return { url, insecure: true };
-  throw new OidcSourceError('identity.oidc.issuer: must be https (http is allowed only for 127.0.0.1 or localhost)');
-}
-
-function clientAuth(cfg: OidcIdentityConfig, env: NodeJS.ProcessEnv): client.ClientAuth {
-  if (cfg.tokenEndpointAuthMethod === 'none') return client.None();
-  const secret = env[cfg.clientSecretEnv];
-  if (!secret) throw new OidcSourceError(`identity.oidc: environment variable ${cfg.clientSecretEnv} must hold the client secret (or set tokenEndpointAuthMethod: none)`);
+function clientAuth(cfg: OidcIdentityConfig, secret: string | undefined): client.ClientAuth {
+  if (cfg.tokenEndpointAuthMethod === 'none' || secret === undefined) return client.None();
   return cfg.tokenEndpointAuthMethod === 'client_secret_post' ? client.ClientSecretPost(secret) : client.ClientSecretBasic(secret);
 }
 
@@ -95,7 +71,7 @@ function lazyDiscovery(run: () => Promise<client.Configuration>, opts: { now: ()
       },
       (err: unknown) => {
         const reason = describeFailure(err);
-        if (reason !== failure?.reason) opts.onError?.(new OidcSourceError(`discovery failed: ${reason}`));
+        if (reason !== failure?.reason) opts.onError?.(new OidcSourceError('PAI_SSO_OIDC_DISCOVERY', `discovery failed: ${reason}`));
         failure = { reason, at: opts.now() };
         return undefined;
       },
@@ -119,8 +95,8 @@ function lazyDiscovery(run: () => Promise<client.Configuration>, opts: { now: ()
 /** OpenID Connect: authorization code flow with PKCE, state and nonce, via openid-client. */
 export function createOidcSource(cfg: OidcIdentityConfig, opts: OidcSourceOptions): RedirectSource {
   const now = opts.now ?? Date.now;
-  const { url: issuer, insecure } = issuerUrl(cfg);
-  const auth = clientAuth(cfg, opts.env);
+  const { issuer, insecure, clientSecret } = settledOrThrow('identity.oidc', readOidcSettings(cfg, opts.env));
+  const auth = clientAuth(cfg, clientSecret);
   const redirectUri = new URL(`${opts.baseUrl.replace(/\/+$/, '')}${cfg.redirectPath}`);
   const cookieName = opts.cookieName ?? 'pai_sso_oidc';
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure: redirectUri.protocol === 'https:', path: cfg.redirectPath };
@@ -139,13 +115,13 @@ export function createOidcSource(cfg: OidcIdentityConfig, opts: OidcSourceOption
   const unavailable = (completion: LoginCompletion, request: FastifyRequest, reply: FastifyReply) => completion.fail(request, reply, 503, 'source-unavailable');
 
   const routes: FastifyPluginAsync<{ completion: LoginCompletion }> = async (app, { completion }) => {
-    const sealer = completion.sealer('oidc');
+    const flowCookie = createFlowCookie<OidcFlow>({ name: cookieName, sealer: completion.sealer('oidc'), ttlSeconds: FLOW_SECONDS, isShape: isFlow, attributes: cookieOptions, now });
 
     app.get(OIDC_START_PATH, async (request, reply) => {
       const config = await discovered.get();
       if (!config) return unavailable(completion, request, reply);
       const verifier = client.randomPKCECodeVerifier();
-      const flow: Flow = { state: client.randomState(), nonce: client.randomNonce(), verifier, returnTo: completion.returnTo(request), exp: now() + FLOW_SECONDS * 1000 };
+      const flow: OidcFlow = { state: client.randomState(), nonce: client.randomNonce(), verifier, returnTo: completion.returnTo(request) };
       const target = client.buildAuthorizationUrl(config, {
         redirect_uri: redirectUri.href,
         scope: cfg.scopes.join(' '),
@@ -154,20 +130,19 @@ export function createOidcSource(cfg: OidcIdentityConfig, opts: OidcSourceOption
         code_challenge: await client.calculatePKCECodeChallenge(verifier),
         code_challenge_method: 'S256',
       });
-      reply.setCookie(cookieName, sealer.seal(flow), { ...cookieOptions, maxAge: FLOW_SECONDS });
+      flowCookie.begin(reply, flow);
       return reply.redirect(target.href, 302);
     });
 
     // The query holds the authorization code: keep the access log (info) from writing the URL down.
     app.get<{ Querystring: Record<string, string | string[] | undefined> }>(cfg.redirectPath, { logLevel: 'warn' }, async (request, reply) => {
       // One-time: whatever happens next, this flow cannot be replayed.
-      const raw = request.cookies[cookieName];
-      reply.clearCookie(cookieName, cookieOptions);
-      const flow = raw ? sealer.open(raw) : undefined;
+      const flow = flowCookie.read(request);
+      flowCookie.end(reply);
       const q = request.query;
       const one = (k: string) => (typeof q[k] === 'string' ? q[k] : undefined);
 
-      if (!isFlow(flow) || flow.exp <= now()) return completion.fail(request, reply, 400, 'oidc-no-flow');
+      if (!flow) return completion.fail(request, reply, 400, 'oidc-no-flow');
       // An IdP-reported error (the user declined, consent missing) needs no further checks.
       const upstreamError = one('error');
       if (upstreamError !== undefined) {
@@ -176,7 +151,7 @@ export function createOidcSource(cfg: OidcIdentityConfig, opts: OidcSourceOption
       }
       // Checked here as well as by openid-client: a mismatch never reaches the token endpoint.
       const state = one('state');
-      if (state === undefined || !sameToken(state, flow.state)) return completion.fail(request, reply, 400, 'state-mismatch');
+      if (state === undefined || !constantTimeEqual(state, flow.state)) return completion.fail(request, reply, 400, 'state-mismatch');
 
       const config = await discovered.get();
       if (!config) return unavailable(completion, request, reply);

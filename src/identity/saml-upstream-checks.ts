@@ -1,7 +1,7 @@
 import { DOMParser } from '@xmldom/xmldom';
 
-// The checks node-saml leaves to us (toolchain notes §2: Recipient, Destination and the
-// Issuer are not compared on login responses), plus shape checks done before any crypto.
+// The checks node-saml leaves to us (node-saml 5 does not compare the Recipient, the
+// Destination or the Issuer of a login response), plus shape checks done before any crypto.
 
 const SAML_NS = 'urn:oasis:names:tc:SAML:2.0:assertion';
 const SAMLP_NS = 'urn:oasis:names:tc:SAML:2.0:protocol';

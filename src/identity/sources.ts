@@ -1,5 +1,7 @@
 import type { Config } from '../config/schema.js';
-import type { IdentitySource, PasswordSource, RedirectSource, RequestSource, SourceKind } from './user.js';
+import { ConfigError, type ConfigProblem } from '../config/errors.js';
+import type { SourceKind } from './user.js';
+import type { IdentitySource, PasswordSource, RedirectSource, RequestSource } from './source.js';
 import { createLocalSource } from './local.js';
 import { createHeaderSource } from './header.js';
 
@@ -21,6 +23,15 @@ export interface SourceHooks {
   readonly onError?: (kind: SourceKind, err: Error) => void;
 }
 
+/** A configured source's section; config validation already refuses a missing one. */
+export function sectionOf<K extends Exclude<SourceKind, 'local'>>(config: Pick<Config, 'identity'>, kind: K): NonNullable<Config['identity'][K]> {
+  const section = config.identity[kind];
+  if (!section) throw new ConfigError('identity', [missingSection(kind)]);
+  return section;
+}
+
+export const missingSection = (kind: SourceKind): ConfigProblem => ({ path: `identity.${kind}`, reason: `is required when identity.source includes "${kind}"` });
+
 // Upstream sources are imported only when configured: openid-client, ldapts and node-saml
 // together add hundreds of milliseconds to a start that uses none of them.
 async function createSource(kind: SourceKind, config: Config, hooks: SourceHooks): Promise<IdentitySource> {
@@ -32,25 +43,21 @@ async function createSource(kind: SourceKind, config: Config, hooks: SourceHooks
         onReloadError: (err) => hooks.onError?.('local', err),
       });
     case 'header': {
-      const header = config.identity.header;
-      if (!header) throw new Error('identity.header: is required when identity.source includes "header"');
+      const header = sectionOf(config, 'header');
       return createHeaderSource(header, hooks.env);
     }
     case 'oidc': {
-      const oidc = config.identity.oidc;
-      if (!oidc) throw new Error('identity.oidc: is required when identity.source includes "oidc"');
+      const oidc = sectionOf(config, 'oidc');
       const { createOidcSource } = await import('./oidc.js');
       return createOidcSource(oidc, { baseUrl: config.server.baseUrl, cookieName: `${config.session.cookieName}_oidc`, env: hooks.env, onError: (err) => hooks.onError?.('oidc', err) });
     }
     case 'saml': {
-      const saml = config.identity.saml;
-      if (!saml) throw new Error('identity.saml: is required when identity.source includes "saml"');
+      const saml = sectionOf(config, 'saml');
       const { createSamlUpstreamSource } = await import('./saml-upstream.js');
       return createSamlUpstreamSource(saml, { baseUrl: config.server.baseUrl, cookieName: `${config.session.cookieName}_saml` });
     }
     case 'ldap': {
-      const ldap = config.identity.ldap;
-      if (!ldap) throw new Error('identity.ldap: is required when identity.source includes "ldap"');
+      const ldap = sectionOf(config, 'ldap');
       const { createLdapSource } = await import('./ldap.js');
       return createLdapSource(ldap, hooks.env);
     }

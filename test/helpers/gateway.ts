@@ -6,7 +6,7 @@ import type { Config } from '../../src/config/schema.js';
 import type { KeyMaterial } from '../../src/keys/store.js';
 import { createLocalSource } from '../../src/identity/local.js';
 import { configuredKinds, fromList } from '../../src/identity/sources.js';
-import type { IdentitySource } from '../../src/identity/user.js';
+import type { IdentitySource } from '../../src/identity/source.js';
 import { buildServer } from '../../src/server.js';
 import { createLogger } from '../../src/logger.js';
 import { PASSWORD, USERNAME, baseConfig, captureLogs, fixtureKeys, localFiles, tempDir, writeFixtureUsers, type FixtureUser } from './fixture.js';

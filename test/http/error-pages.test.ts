@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { PaiSsoError } from '../../src/errors.js';
-import type { RedirectSource } from '../../src/identity/user.js';
+import type { RedirectSource } from '../../src/identity/source.js';
 
 // Routes that fail on purpose, registered the way an upstream IdP's routes are.
 const failing: RedirectSource = {

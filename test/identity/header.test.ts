@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHeaderSource, HeaderSourceError } from '../../src/identity/header.js';
+import { createHeaderSource, HeaderSourceError, readHeaderSettings } from '../../src/identity/header.js';
+import { ConfigError } from '../../src/config/errors.js';
 import { ACCOUNT, Jar, baseConfig, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { alibabaSp, extractForm } from '../helpers/saml-sp.js';
 import { ATTR_ROLE } from '../../src/alibaba.js';
@@ -88,9 +89,14 @@ describe('trusted proxy headers', () => {
   });
 
   it('refuses to start without a strong shared secret or with a malformed address', () => {
-    expect(() => createHeaderSource(headerConfig(['127.0.0.1']), {})).toThrow(HeaderSourceError);
+    expect(() => createHeaderSource(headerConfig(['127.0.0.1']), {})).toThrow(ConfigError);
+    expect(() => createHeaderSource(headerConfig(['127.0.0.1']), {})).toThrow(/identity\.header\.secretEnv: environment variable PAI_SSO_PROXY_SECRET/);
     expect(() => createHeaderSource(headerConfig(['127.0.0.1']), { PAI_SSO_PROXY_SECRET: 'short' })).toThrow(/16\+ characters/);
-    expect(() => createHeaderSource(headerConfig(['not-an-ip']), env)).toThrow(/not an IP address/);
+    expect(() => createHeaderSource(headerConfig(['not-an-ip']), env)).toThrow(/identity\.header\.trustedSources\.0: "not-an-ip" is not an IP address/);
+    for (const bad of ['10.0.0.0/33', '10.0.0.0/x', '10.0.0.0/8/8', '::1/129']) {
+      expect(readHeaderSettings(headerConfig([bad]), env)).toEqual({ problems: [{ path: 'identity.header.trustedSources.0', reason: `"${bad}" is not an IP address or CIDR` }] });
+    }
+    expect(new HeaderSourceError('PAI_SSO_HEADER_TRUSTED_SOURCE', 'x')).toMatchObject({ kind: 'config', name: 'HeaderSourceError' });
     try {
       createHeaderSource(headerConfig(['127.0.0.1']), { PAI_SSO_PROXY_SECRET: 'short' });
     } catch (e) {

@@ -6,6 +6,8 @@ import type { LdapIdentityConfig } from '../../src/config/identity-ldap-schema.j
 import { createLdapSource, LdapSourceError, resolveLdapSettings } from '../../src/identity/ldap.js';
 import { adNestedGroupsFilter, escapeFilterValue, fillFilter, firstRdnValue, formatObjectGuid, isUnderDn } from '../../src/identity/ldap-filter.js';
 import { createSources, mappingWarnings } from '../../src/identity/sources.js';
+import { ConfigError } from '../../src/config/errors.js';
+import { exitCodeFor, httpStatusFor } from '../../src/errors.js';
 import { ACCOUNT, Jar, baseConfig, hiddenField, request, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { alibabaSp, extractForm } from '../helpers/saml-sp.js';
 import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME } from '../../src/alibaba.js';
@@ -124,7 +126,7 @@ describe('LDAP filter and DN text', () => {
 
 describe('LDAP configuration', () => {
   it('fills Active Directory defaults from directoryType', () => {
-    const s = resolveLdapSettings(ldapConfig({ url: 'ldaps://dc1.corp.example:636', directoryType: 'ad' }));
+    const s = resolveLdapSettings(ldapConfig({ url: 'ldaps://dc1.corp.example:636', directoryType: 'ad' }), env);
     expect(s).toMatchObject({
       userFilter: '(&(objectClass=user)(sAMAccountName={username}))',
       usernameAttribute: 'sAMAccountName',
@@ -148,16 +150,30 @@ describe('LDAP configuration', () => {
   });
 
   it.each([
-    ['startTLS on ldaps://', { url: 'ldaps://127.0.0.1', startTLS: true }, /startTLS is for ldap:\/\//],
+    ['startTLS on ldaps://', { url: 'ldaps://127.0.0.1', startTLS: true }, /identity\.ldap\.startTLS: is for ldap:\/\//],
     ['nested groups without groups.base', { groups: { nested: true } }, /groups\.base: is required/],
     ['a user filter without {username}', { userFilter: '(uid=alice)' }, /must contain \{username\}/],
     ['an unreadable caFile', { caFile: '/nonexistent/ca.pem' }, /caFile: cannot read \/nonexistent\/ca.pem: ENOENT/],
   ])('refuses %s when the source is built', (_label, over, message) => {
+    expect(() => createLdapSource(ldapConfig(over), env)).toThrow(ConfigError);
     expect(() => createLdapSource(ldapConfig(over), env)).toThrow(message);
   });
 
+  it('lists every settings problem at once, as a config error (exit 2)', () => {
+    const build = () => createLdapSource(ldapConfig({ userFilter: '(uid=alice)', groups: { filter: '(member=x)' }, caFile: '/nonexistent/ca.pem' }), {});
+    expect(build).toThrow(ConfigError);
+    try {
+      build();
+    } catch (err) {
+      expect((err as ConfigError).problems.map((p) => p.path)).toEqual([
+        'identity.ldap.userFilter', 'identity.ldap.groups.filter', 'identity.ldap.caFile', 'identity.ldap.bindPasswordEnv',
+      ]);
+      expect(exitCodeFor(err)).toBe(2);
+    }
+  });
+
   it('names the missing environment variable, never a value', () => {
-    expect(() => createLdapSource(ldapConfig(), {})).toThrow(new LdapSourceError(`identity.ldap: environment variable TEST_LDAP_BIND must hold the password of ${SERVICE_DN}`));
+    expect(() => createLdapSource(ldapConfig(), {})).toThrow(`identity.ldap.bindPasswordEnv: environment variable TEST_LDAP_BIND must hold the password of ${SERVICE_DN}`);
   });
 
   it('warns about a mapping DN outside groups.base or written with spaces, not about names', () => {
@@ -264,6 +280,9 @@ describe('LDAP against slapd', () => {
     expect(status.reason).toMatch(new RegExp(`service bind as ${SERVICE_DN} failed: InvalidCredentialsError \\(49\\)`));
     expect(status.reason).not.toContain('not-the-password');
     await expect(bad.authenticate('alice', ALICE_PW)).rejects.toThrow(LdapSourceError);
+    const err: unknown = await bad.authenticate('alice', ALICE_PW).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'PAI_SSO_LDAP_UNAVAILABLE', kind: 'unavailable' });
+    expect(httpStatusFor(err)).toBe(503);
     const wrongBase = await createLdapSource(ldapConfig({ userBase: `ou=nobody,${SUFFIX}` }), env).ready();
     expect(wrongBase).toMatchObject({ ok: false, reason: expect.stringMatching(/reading userBase ou=nobody.*NoSuchObjectError/) });
   });

@@ -3,6 +3,7 @@ import { Value } from '@sinclair/typebox/value';
 import type { LightMyRequestResponse } from 'fastify';
 import { OidcIdentitySchema, type OidcIdentityConfig } from '../../src/config/identity-oidc-schema.js';
 import { createOidcSource, OidcSourceError } from '../../src/identity/oidc.js';
+import { ConfigError } from '../../src/config/errors.js';
 import { claimAt, groupsOf, userFromClaims } from '../../src/identity/oidc-claims.js';
 import { createSources, fromList, mappingWarnings } from '../../src/identity/sources.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -274,9 +275,20 @@ describe('OIDC discovery and configuration', () => {
   });
 
   it('refuses to start on a non-loopback http issuer or without the client secret, never echoing the secret', () => {
-    expect(() => createOidcSource(oidcConfig('http://idp.example.com'), { baseUrl: BASE_URL, env })).toThrow(OidcSourceError);
+    expect(() => createOidcSource(oidcConfig('http://idp.example.com'), { baseUrl: BASE_URL, env })).toThrow(ConfigError);
+    expect(() => createOidcSource(oidcConfig('http://idp.example.com'), { baseUrl: BASE_URL, env })).toThrow(/identity\.oidc\.issuer: must be https/);
+    expect(() => createOidcSource(oidcConfig('not a url'), { baseUrl: BASE_URL, env })).toThrow(/identity\.oidc\.issuer: must be an absolute URL/);
     expect(() => createOidcSource(oidcConfig('https://idp.example.com'), { baseUrl: BASE_URL, env: {} })).toThrow(/PAI_SSO_OIDC_CLIENT_SECRET must hold the client secret/);
     expect(() => createOidcSource(oidcConfig('http://127.0.0.1:9', { tokenEndpointAuthMethod: 'none' }), { baseUrl: BASE_URL, env: {} })).not.toThrow();
+  });
+
+  it('reports a failed discovery as an unavailable upstream (a coded error), once per new reason', async () => {
+    const errors: Error[] = [];
+    const source = createOidcSource(oidcConfig('http://127.0.0.1:9'), { baseUrl: BASE_URL, env, onError: (e) => errors.push(e) });
+    expect((await source.ready()).ok).toBe(false);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(OidcSourceError);
+    expect(errors[0]).toMatchObject({ code: 'PAI_SSO_OIDC_DISCOVERY', kind: 'unavailable' });
   });
 
   it('warns about mappings that name groups when the IdP sends group object IDs (Entra ID)', () => {

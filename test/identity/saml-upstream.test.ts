@@ -12,11 +12,13 @@ import { alibabaSp, extractForm } from '../helpers/saml-sp.js';
 import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME } from '../../src/alibaba.js';
 import { ENTRA_GROUPS_CLAIM, SamlIdentitySchema, type SamlIdentityConfig } from '../../src/config/identity-saml-schema.js';
 import { createSamlUpstreamSource, SAML_UPSTREAM_PATHS, SamlSourceError } from '../../src/identity/saml-upstream.js';
+import { parseIdpMetadata } from '../../src/identity/saml-upstream-idp.js';
+import { ConfigError } from '../../src/config/errors.js';
 import { createReplayCache } from '../../src/identity/saml-upstream-replay.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createSources } from '../../src/identity/sources.js';
 import { generateSigningPair, type GeneratedPair } from '../../src/keys/generate.js';
-import type { RedirectSource } from '../../src/identity/user.js';
+import type { RedirectSource } from '../../src/identity/source.js';
 import { idpForm, startTestIdp, type IdpUser, type TestIdp } from './saml-upstream-idp.js';
 import { stringify } from 'yaml';
 
@@ -417,12 +419,14 @@ describe('upstream SAML: configuration and operations', () => {
     const base = samlCfg();
     const { idpCertPem: _c, ...none } = base;
     await expect(createSamlUpstreamSource(none as SamlIdentityConfig, { baseUrl: BASE })).rejects.toThrow(/exactly one/);
+    await expect(createSamlUpstreamSource(none as SamlIdentityConfig, { baseUrl: BASE })).rejects.toBeInstanceOf(ConfigError);
     await expect(createSamlUpstreamSource({ ...base, idpCertFile: '/x' }, { baseUrl: BASE })).rejects.toThrow(/exactly one/);
     await expect(createSamlUpstreamSource({ ...base, idpCertPem: idpPair.keyPem }, { baseUrl: BASE })).rejects.toThrow(/private key/);
-    await expect(createSamlUpstreamSource({ ...none, idpCertFile: join(dir, 'missing.pem') } as SamlIdentityConfig, { baseUrl: BASE })).rejects.toThrow(SamlSourceError);
+    await expect(createSamlUpstreamSource({ ...none, idpCertFile: join(dir, 'missing.pem') } as SamlIdentityConfig, { baseUrl: BASE })).rejects.toThrow(/identity\.saml\.idpCertFile: cannot read .*missing\.pem: ENOENT/);
     const md = join(dir, 'other-md.xml');
     await writeFile(md, idp.metadataXml);
-    await expect(createSamlUpstreamSource({ ...none, idpMetadataFile: md, idpIssuer: 'https://someone-else' } as SamlIdentityConfig, { baseUrl: BASE })).rejects.toThrow(/no EntityDescriptor/);
+    await expect(createSamlUpstreamSource({ ...none, idpMetadataFile: md, idpIssuer: 'https://someone-else' } as SamlIdentityConfig, { baseUrl: BASE })).rejects.toThrow(/identity\.saml\.idpMetadataFile: .* has no EntityDescriptor/);
+    expect(() => parseIdpMetadata('<not xml', 'x')).toThrow(SamlSourceError);
     await expect(createSamlUpstreamSource({ ...base, entryPoint: 'http://idp.example.test/sso' }, { baseUrl: BASE })).rejects.toThrow(/https/);
   });
 

@@ -1,7 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayDeps } from '../deps.js';
-import type { LoginCompletion, PasswordSource, User } from '../../identity/user.js';
+import type { User } from '../../identity/user.js';
+import type { LoginCompletion, PasswordSource } from '../../identity/source.js';
+import { constantTimeEqual } from '../../crypto/constant-time.js';
 import { loginPage, type LoginChoices } from '../views.js';
 import { newNonce, safeReturnTo, sendHtml, sendMessage } from '../pages.js';
 import { clip, type Audit } from '../../audit/audit.js';
@@ -17,12 +18,6 @@ interface LoginBody {
   csrf: string;
   source?: string;
 }
-
-export const tokensEqual = (a: string, b: string): boolean => {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-};
 
 const GENERIC_FAILURE = 'Wrong username or password.';
 
@@ -108,7 +103,7 @@ export const loginRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) =>
     async (request, reply) => {
       const { username, password, csrf } = request.body;
       const flow = app.sessions.loginFlow(request);
-      if (!flow || !tokensEqual(flow.csrf, csrf)) {
+      if (!flow || !constantTimeEqual(flow.csrf, csrf)) {
         deps.audit({ event: 'login.failed', reason: 'csrf', user: clip(username), ip: request.ip, peer: peerOf(request), reqId: request.id });
         app.metrics.logins.inc({ result: 'csrf' });
         const fresh = app.sessions.beginLogin(reply, flow?.returnTo ?? '/');
@@ -165,7 +160,7 @@ export const loginRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) =>
     },
     async (request: FastifyRequest<{ Body: { csrf: string } }>, reply) => {
       const s = request.session;
-      if (s && !tokensEqual(s.csrf, request.body.csrf)) {
+      if (s && !constantTimeEqual(s.csrf, request.body.csrf)) {
         return sendMessage(reply, 403, 'Not signed out', 'The sign-out form expired. Go back and try again.');
       }
       if (s) deps.audit({ event: 'logout', user: s.user.username, ip: request.ip, peer: peerOf(request), reqId: request.id });

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import type { KeyMaterial } from './keys/store.js';
 import type { IdentitySources } from './identity/sources.js';
+import type { User } from './identity/user.js';
 import { createGroupFilter, createRoleMapper } from './mapping/roles.js';
 import { SITES } from './saml/alibaba.js';
 import { createSigner } from './saml/sign.js';
@@ -21,6 +22,11 @@ import { operationsRoutes } from './http/routes/operations.js';
 import type { GatewayDeps } from './http/deps.js';
 import { messagePage } from './http/views.js';
 import { newNonce, sendHtml } from './http/pages.js';
+import { PaiSsoError, httpStatusFor } from './errors.js';
+import type { StateStore } from './state/store.js';
+import { createMemoryStore } from './state/memory.js';
+import { createSessionRecords } from './state/sessions.js';
+import type { LocalSource } from './identity/local.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -35,6 +41,8 @@ export interface ServerOptions {
   readonly keys: KeyMaterial;
   readonly sources: IdentitySources;
   readonly logger: Logger;
+  /** Shared state (session records, revocations, ...); default: a memory store owned and closed by the server. */
+  readonly store?: StateStore;
   readonly now?: () => number;
 }
 
@@ -56,7 +64,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const signer = createSigner({ privateKey: keys.privateKey, certPem: keys.current.pem }, { signResponse: config.idp.signResponse });
   const slimUser = createGroupFilter(config);
   const audit = createAudit(app.log);
+  const store = opts.store ?? createMemoryStore(now);
   const deps: GatewayDeps = {
+    store,
     config,
     site: SITES[config.idp.site],
     sources,
@@ -92,6 +102,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   // Anything the client got wrong ends as a 4xx page and an audit line, never a 500.
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // A guard we depend on (the state store) cannot answer: refuse, never grant, say so.
+    if (error instanceof PaiSsoError && error.kind === 'unavailable') {
+      request.log.warn({ err: { code: error.code, message: error.message }, path: request.routeOptions.url ?? '' }, 'refused: dependency unavailable');
+      const nonce = newNonce();
+      reply.header('retry-after', '5');
+      return sendHtml(reply, httpStatusFor(error), nonce, messagePage(nonce, 'Temporarily unavailable', 'Sign-in is temporarily unavailable. Try again in a moment.'));
+    }
     const status = error.validation ? 400 : error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
@@ -118,6 +135,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
     secure: new URL(config.server.baseUrl).protocol === 'https:',
     slimUser,
+    records: createSessionRecords(store, { absoluteTimeoutMs: config.session.absoluteTimeoutSeconds * 1000, now }),
+    currentUser: currentUserFrom(sources),
     now,
   });
   await app.register(requestIdentityPlugin, deps);
@@ -127,6 +146,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(operationsRoutes, deps);
   app.addHook('onClose', async () => {
     await Promise.all(sources.all.map((s) => s.close()));
+    if (!opts.store) await store.close();
   });
   return app;
+}
+
+/** Local users are re-read on every request (removal, group changes); other sources keep the session's copy. */
+function currentUserFrom(sources: IdentitySources): ((user: User) => User | undefined) | undefined {
+  const local = sources.all.find((s): s is LocalSource => s.kind === 'local' && 'current' in s);
+  return local ? (user) => (user.source === 'local' ? local.current(user) : user) : undefined;
 }

@@ -5,10 +5,13 @@ import type { Issuer } from '../saml/issue.js';
 import type { SiteFacts } from '../saml/alibaba.js';
 import type { Audit } from '../audit/audit.js';
 import type { LoginCompletion, User } from '../identity/user.js';
+import type { StateStore } from '../state/store.js';
 
 /** What the routes need, built once by buildServer. */
 export interface GatewayDeps {
   readonly config: Config;
+  /** Shared state: session records and revocations (memory, or Redis/Valkey shared by replicas). */
+  readonly store: StateStore;
   readonly site: SiteFacts;
   readonly sources: IdentitySources;
   readonly mapRoles: RoleMapper;

@@ -14,6 +14,7 @@ import { configuredKinds, fromList } from '../../src/identity/sources.js';
 import type { IdentitySource } from '../../src/identity/user.js';
 import { buildServer } from '../../src/server.js';
 import { createLogger } from '../../src/logger.js';
+import type { StateStore } from '../../src/state/store.js';
 
 /** Cheap scrypt for fixtures: the cost parameter is stored in the hash, so logins stay real. */
 export const FAST_SCRYPT = { N: 2 ** 10, r: 8, p: 1 };
@@ -68,6 +69,10 @@ export async function startGateway(opts: {
   keysDir?: string;
   /** Sources beside the local directory (header, upstream IdPs) built by the test. */
   extraSources?: IdentitySource[];
+  /** Shared state; default: the server's own memory store. */
+  store?: StateStore;
+  /** How often the local source polls the users file (default 2 s, as in production). */
+  watchIntervalMs?: number;
 } = {}): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'pai-sso-test-'));
   const raw = opts.config ?? baseConfig();
@@ -91,7 +96,7 @@ export async function startGateway(opts: {
   }
   await writeUsers(config.identity.local.usersFile, users);
   // The local directory joins only when the config selects it, as in production.
-  const local = configuredKinds(config).includes('local') ? [await createLocalSource({ usersFile: config.identity.local.usersFile })] : [];
+  const local = configuredKinds(config).includes('local') ? [await createLocalSource({ usersFile: config.identity.local.usersFile, ...(opts.watchIntervalMs ? { watchIntervalMs: opts.watchIntervalMs } : {}) })] : [];
   const sources = fromList([...local, ...(opts.extraSources ?? [])]);
 
   const lines: string[] = [];
@@ -102,7 +107,7 @@ export async function startGateway(opts: {
     },
   });
   const clock = { now: Date.now() };
-  const app = await buildServer({ config, keys, sources, logger: createLogger('info', sink), now: () => clock.now });
+  const app = await buildServer({ config, keys, sources, logger: createLogger('info', sink), now: () => clock.now, ...(opts.store ? { store: opts.store } : {}) });
   await app.ready();
   return {
     app,

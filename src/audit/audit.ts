@@ -23,7 +23,7 @@ export type AuditEvent =
   | (Common & { event: 'login.failed'; user: string; source?: string; reason: 'bad-credentials' | 'csrf' | 'source-unavailable' | (string & {}) })
   | (Common & { event: 'login.succeeded'; user: string; userId: string; source: string; groups: readonly string[] })
   | (Common & { event: 'logout'; user: string; sid?: string })
-  | (Common & { event: 'session.revoked'; by: 'admin'; scope: 'sid' | 'user' | 'all'; user?: string; sid?: string; count: number; host: string })
+  | (Common & { event: 'session.revoked'; by: 'admin'; operator: string; scope: 'sid' | 'user' | 'all'; user?: string; sid?: string; count: number; host: string })
   | (Common & { event: 'request.rejected'; status: number; reason: string; path: string });
 
 export type Audit = (e: AuditEvent) => void;

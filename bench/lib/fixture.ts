@@ -43,7 +43,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export function rawConfig(dir: string, port: number, extra: { workers?: number; logLevel?: string } = {}): Record<string, unknown> {
+export function rawConfig(dir: string, port: number, extra: { workers?: number; logLevel?: string; redisUrl?: string } = {}): Record<string, unknown> {
   return {
     server: {
       baseUrl: `http://127.0.0.1:${port}`,
@@ -62,13 +62,15 @@ export function rawConfig(dir: string, port: number, extra: { workers?: number; 
     identity: { source: 'local', local: { usersFile: join(dir, 'users.yaml') } },
     // info is the shipped default: per-request and audit lines are part of the real cost.
     log: { level: extra.logLevel ?? 'info' },
+    // Several workers need a shared store (the memory store is refused with workers > 1).
+    ...(extra.redisUrl !== undefined ? { state: { store: 'redis', redis: { url: extra.redisUrl, keyPrefix: 'pai-sso-bench:' } } } : {}),
   };
 }
 
 /** Whether src/config/schema.ts knows `server.workers` yet (cluster mode is being built concurrently). */
 export function supportsWorkers(): boolean {
   try {
-    parseConfig(stringify(rawConfig('/tmp', 1, { workers: 2 })), 'probe');
+    parseConfig(stringify(rawConfig('/tmp', 1, { workers: 2, redisUrl: 'redis://127.0.0.1:6379' })), 'probe');
     return true;
   } catch {
     return false;
@@ -76,7 +78,7 @@ export function supportsWorkers(): boolean {
 }
 
 /** Temp dir with keys already created, a users file and a config file the real CLI can load. */
-export async function createFixture(opts: { workers?: number; port?: number; logLevel?: string } = {}): Promise<Fixture> {
+export async function createFixture(opts: { workers?: number; port?: number; logLevel?: string; redisUrl?: string } = {}): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'pai-sso-bench-'));
   const port = opts.port ?? (await freePort());
   const raw = rawConfig(dir, port, opts);

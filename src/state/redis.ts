@@ -52,12 +52,21 @@ export function createRedisStore(opts: RedisStoreOptions): StateStore {
   // Without a listener, ioredis prints every reconnect failure to stderr.
   client.on('error', (err: Error) => {
     const message = err.message || (err as NodeJS.ErrnoException).code || 'connection error';
-    if (message !== lastError) opts.onError?.(err);
+    if (lastError === undefined) opts.onError?.(err);
     lastError = message;
   });
+  let wasReady = false;
   client.on('ready', () => {
     if (lastError !== undefined) opts.onReady?.();
     lastError = undefined;
+    wasReady = true;
+  });
+  // A lost connection may come back before any attempt fails: say so once either way.
+  client.on('close', () => {
+    if (!wasReady) return;
+    wasReady = false;
+    lastError = 'connection closed';
+    opts.onError?.(new Error('connection closed'));
   });
 
   const guard = async <T>(op: string, run: () => Promise<T>): Promise<T> => {

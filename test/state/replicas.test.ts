@@ -202,6 +202,6 @@ describe.skipIf(REDIS_MISSING !== undefined)('two replicas sharing Redis', () =>
       expect(pai.status).toBe(200);
       expect(pai.body).toContain('SAMLResponse');
     }
-    expect(ra.output()).toContain('state store unreachable');
+    for (const r of [ra, rb]) await until('the outage and the recovery in the log', async () => r.output(), (o) => o.includes('state store unreachable') && o.includes('state store reachable again'));
   });
 });

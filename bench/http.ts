@@ -6,6 +6,7 @@ import { childPids, hasTaskset, httpRequest, login, procMemory, spawnServer, wai
 import { median } from './lib/stats.js';
 import { paced } from './lib/paced.js';
 import { createVerifier } from './lib/verify.js';
+import { REDIS_MISSING, startRedis, type RedisServer } from '../test/helpers/redis-server.js';
 
 // pai-sso-http: GET /sso/pai with a signed-in session, end to end over loopback HTTP/1.1
 // keep-alive, measured with autocannon. The server is the real CLI process pinned to CPU 0;
@@ -21,6 +22,8 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '1' },
     'server-cpus': { type: 'string', default: '0' },
     profile: { type: 'string' },
+    // memory: the embedded default; redis: a redis-server started here (loopback), as replicas share it.
+    store: { type: 'string', default: 'memory' },
   },
 });
 const runs = Number(values.runs);
@@ -30,7 +33,13 @@ const workers = Number(values.workers);
 // With workers the cluster needs both cores; pinning it to one would measure nothing.
 const serverCpus = workers > 1 ? undefined : values['server-cpus'];
 
-const fx = await createFixture(workers > 1 ? { workers } : {});
+// Several workers need the shared store: memory is refused with workers > 1.
+const store = workers > 1 ? 'redis' : values.store;
+if (store !== 'memory' && store !== 'redis') throw new Error(`--store memory|redis, not ${store}`);
+if (store === 'redis' && REDIS_MISSING) throw new Error(REDIS_MISSING);
+// redis-server on the load generator's core: it is the store's own cost, not the gateway's.
+const redis: RedisServer | undefined = store === 'redis' ? await startRedis() : undefined;
+const fx = await createFixture({ ...(workers > 1 ? { workers } : {}), ...(redis ? { redisUrl: redis.url } : {}) });
 const server = spawnServer({
   configPath: fx.configPath,
   port: fx.port,
@@ -73,7 +82,7 @@ try {
   const pids = [server.pid, ...childPids(server.pid)];
   const peakRssMb = pids.map((p) => procMemory(p)?.hwmMb ?? 0).reduce((a, b) => a + b, 0);
   const result = {
-    name: workers > 1 ? `pai-sso-http (workers=${workers})` : 'pai-sso-http',
+    name: workers > 1 ? `pai-sso-http (workers=${workers}, redis)` : store === 'redis' ? 'pai-sso-http (redis)' : 'pai-sso-http',
     runs: maxRuns,
     opsPerSec: maxRate,
     p50Ms: median(maxRuns.map((r) => r.p50Ms)),
@@ -82,7 +91,7 @@ try {
     halfRate: { target: half, ...atHalf },
     halfRatePaced: atHalfPaced,
     bad: maxRuns.reduce((s, r) => s + r.non2xx + r.errors, 0) + atHalf.non2xx + atHalf.errors + atHalfPaced.non2xx + atHalfPaced.errors,
-    note: `autocannon ${connections} connections, keep-alive; server ${serverCpus !== undefined && hasTaskset() ? `pinned to CPU ${serverCpus}` : 'unpinned'}, ${workers} worker(s)`,
+    note: `autocannon ${connections} connections, keep-alive; server ${serverCpus !== undefined && hasTaskset() ? `pinned to CPU ${serverCpus}` : 'unpinned'}, ${workers} worker(s), ${store} store${redis ? ' (redis-server on the load generator\'s CPU)' : ''}`,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {
@@ -90,4 +99,5 @@ try {
   const code = await server.exited;
   if (code !== 0) process.stderr.write(`server exited with ${code}\n`);
   await fx.cleanup();
+  await redis?.close();
 }

@@ -159,11 +159,19 @@ const toRow = (j: Record<string, unknown>): Row => ({
   extra: { halfRate: j['halfRate'], halfRatePaced: j['halfRatePaced'], bad: j['bad'] },
 });
 let workersNote = '';
+let redisNote = '';
 if (!values['skip-http']) {
   process.stderr.write('bench: pai-sso-http (server CPU 0, autocannon CPU 1)\n');
   rows.push(toRow(await runJson(pin('1', [process.execPath, ...TSX, 'bench/http.ts', ...httpArgs]))));
+  // The shared store's cost on the hot path: one MGET per request (the session record check).
+  process.stderr.write('bench: pai-sso-http (redis) (server CPU 0, autocannon and redis-server CPU 1)\n');
+  try {
+    rows.push(toRow(await runJson(pin('1', [process.execPath, ...TSX, 'bench/http.ts', ...httpArgs, '--store', 'redis']))));
+  } catch (err) {
+    redisNote = `redis row failed: ${(err as Error).message}`;
+  }
   if (values['skip-workers']) workersNote = 'skipped';
-  else if (!supportsWorkers()) workersNote = 'server.workers is not in src/config/schema.ts yet: no cluster row';
+  else if (!supportsWorkers()) workersNote = 'server.workers (with state.store: redis) is not in src/config/schema.ts: no cluster row';
   else {
     process.stderr.write('bench: pai-sso-http with workers=2 (unpinned: server and autocannon share both cores)\n');
     try {
@@ -206,6 +214,7 @@ for (const r of rows.filter((x) => x.extra)) {
 }
 for (const c of cold) lines.push(`| cold start: ${c.mode} | | | ${fmt(c.medianMs)} (median) | ${fmt(c.maxMs)} (max) | | ${c.error ?? c.runsMs.map((x) => Math.round(x)).join(', ')} |`);
 if (workersNote) lines.push('', `workers: ${workersNote}`);
+if (redisNote) lines.push('', `redis: ${redisNote}`);
 
 const pai = by('pai-sso');
 const http = by('pai-sso-http');
@@ -219,6 +228,9 @@ const check = (label: string, value: number, target: number, unit: string, highe
 lines.push('', 'Targets (same run):');
 if (pai) lines.push(check('pai-sso / raw-rsa', ratio(pai), 0.7, '×'));
 if (http) lines.push(check('pai-sso-http / raw-rsa', ratio(http), 0.5, '×'));
+const httpRedis = by('pai-sso-http (redis)');
+if (httpRedis) lines.push(check('pai-sso-http (redis) / raw-rsa', ratio(httpRedis), 0.6, '×'));
+if (httpRedis && http) lines.push(`- pai-sso-http (redis) / pai-sso-http (memory): ${fmt(httpRedis.opsPerSec / http.opsPerSec, 2)}×`);
 if (half) lines.push(check('pai-sso-http p99 at half max (autocannon overallRate)', half.p99Ms, 10, ' ms', false));
 if (halfPaced) lines.push(check('pai-sso-http p99 at half max (evenly paced)', halfPaced.p99Ms, 10, ' ms', false));
 if (pai && by('samlify')) lines.push(check('pai-sso / samlify', pai.opsPerSec / (by('samlify') as Row).opsPerSec, 6, '×'));
@@ -229,5 +241,5 @@ if (bad) lines.push(`- HTTP runs saw ${bad} non-2xx answers or errors`);
 
 process.stdout.write(`${lines.join('\n')}\n`);
 const jsonFile = values.json ?? join(tmpdir(), `pai-sso-bench-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(jsonFile, JSON.stringify({ startedAt, rows, cold, workersNote }, null, 2));
+writeFileSync(jsonFile, JSON.stringify({ startedAt, rows, cold, workersNote, redisNote }, null, 2));
 process.stderr.write(`bench: raw results in ${jsonFile}\n`);

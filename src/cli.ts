@@ -6,6 +6,7 @@ import { gatewayMetadata } from './saml/metadata.js';
 import { EXIT, UsageError, type CliIo } from './cli/io.js';
 import { keysFor, serve } from './cli/serve.js';
 import { runUser } from './cli/user.js';
+import { runSession } from './cli/session.js';
 
 const HELP = `pai-sso: SAML identity provider for Alibaba Cloud PAI (RAM role-based SSO)
 
@@ -16,6 +17,8 @@ Usage: pai-sso <command> [--config PATH]
   metadata                      print the IdP metadata to upload to RAM
   user add NAME --groups a,b    add a local user (password prompted, or --password-stdin)
   user list | user remove NAME  list or remove local users
+  session list [--user NAME]    list sessions (needs state.store: redis; see pai-sso session help)
+  session revoke (--user NAME | --sid ID | --all)   revoke sessions on every replica (audited)
   register plan|apply|policy    reconcile the SAML provider, roles, policies and PAI workspaces
 
 Config: --config PATH, else PAI_SSO_CONFIG, else config/gateway.yaml, else the embedded default.
@@ -38,7 +41,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
 
   try {
-    if (!['serve', 'check', 'metadata', 'user', 'register'].includes(command)) throw new UsageError(`unknown command "${command}"\n\n${HELP}`);
+    if (!['serve', 'check', 'metadata', 'user', 'session', 'register'].includes(command)) throw new UsageError(`unknown command "${command}"\n\n${HELP}`);
     const loaded: LoadedConfig = await loadConfig(configFlag, io.env);
     const warn = (m: string) => io.stderr.write(`warning: ${m}\n`);
     switch (command) {
@@ -62,6 +65,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       }
       case 'user':
         return await runUser(args, loaded.config, io);
+      case 'session':
+        return await runSession(args, loaded.config, io);
       case 'register': {
         const { runRegister } = await import('./ram/command.js');
         const keys = await keysFor(loaded.config, warn);

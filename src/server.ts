@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import type { KeyMaterial } from './keys/store.js';
 import type { IdentitySources } from './identity/sources.js';
+import type { User } from './identity/user.js';
 import { createGroupFilter, createRoleMapper } from './mapping/roles.js';
 import { siteFacts } from './alibaba.js';
 import { createSigner } from './saml/sign.js';
@@ -25,6 +26,8 @@ import { createMemoryStore } from './state/memory.js';
 import { trustedProxyList } from './config/trusted-proxies.js';
 import { loginThrottlePlugin } from './security/login-throttle-plugin.js';
 import { peerOf } from './http/peer.js';
+import { createSessionRecords } from './state/sessions.js';
+import type { LocalSource } from './identity/local.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -39,9 +42,9 @@ export interface ServerOptions {
   readonly keys: KeyMaterial;
   readonly sources: IdentitySources;
   readonly logger: Logger;
-  readonly now?: () => number;
-  /** Shared state (throttle counters, replay cache); one process's memory by default. */
+  /** Shared state (session records, revocations, ...); default: a memory store owned and closed by the server. */
   readonly store?: StateStore;
+  readonly now?: () => number;
 }
 
 /** Fastify's validation failures are 400s and its other 4xx errors keep their status; ours say theirs by kind. */
@@ -72,7 +75,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const signer = createSigner({ privateKey: keys.privateKey, certPem: keys.current.pem }, { signResponse: config.idp.signResponse });
   const slimUser = createGroupFilter(config);
   const audit = createAudit(app.log);
+  const store = opts.store ?? createMemoryStore(now);
   const deps: GatewayDeps = {
+    store,
     config,
     site,
     sources,
@@ -92,7 +97,6 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     // Uses app.sessions only when called, so it can exist before the session plugin does.
     completion: createCompletion(app, audit, keys.sessionSecret),
     slimUser,
-    store: opts.store ?? createMemoryStore(),
   };
 
   let draining = false;
@@ -111,12 +115,17 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   // dependency that is down (a PaiSsoError of kind 'unavailable') is a 503 page.
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = statusFor(error);
+    if (status === 503) {
+      // A guard we depend on (the state store, a directory) cannot answer: refuse, never grant, say so.
+      request.log.warn({ err: { code: error.code, message: error.message }, path: request.routeOptions.url ?? '' }, 'refused: dependency unavailable');
+      reply.header('retry-after', '5');
+      return sendMessage(reply, status, 'Temporarily unavailable', 'A service the gateway depends on cannot be reached. Try again in a moment.');
+    }
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
     } else {
       deps.audit({ event: 'request.rejected', status, reason: error.code ?? error.message, path: request.routeOptions.url ?? request.url.split('?')[0] ?? '', ip: request.ip, peer: peerOf(request), reqId: request.id });
     }
-    if (status === 503) return sendMessage(reply, status, 'Service unavailable', 'A service the gateway depends on cannot be reached. Try again shortly.');
     if (status >= 500) return sendMessage(reply, status, 'Something went wrong', 'The request could not be completed. It has been logged.');
     return sendMessage(reply, status, 'Bad request', 'The request was not understood.');
   });
@@ -133,6 +142,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     absoluteTimeoutSeconds: config.session.absoluteTimeoutSeconds,
     secure: new URL(config.server.baseUrl).protocol === 'https:',
     slimUser,
+    records: createSessionRecords(store, { absoluteTimeoutMs: config.session.absoluteTimeoutSeconds * 1000, now }),
+    currentUser: currentUserFrom(sources),
     now,
   });
   await app.register(requestIdentityPlugin, deps);
@@ -142,6 +153,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(operationsRoutes, deps);
   app.addHook('onClose', async () => {
     await Promise.all(sources.all.map((s) => s.close()));
+    if (!opts.store) await store.close();
   });
   return app;
+}
+
+/** Local users are re-read on every request (removal, group changes); other sources keep the session's copy. */
+function currentUserFrom(sources: IdentitySources): ((user: User) => User | undefined) | undefined {
+  const local = sources.all.find((s): s is LocalSource => s.kind === 'local' && 'current' in s);
+  return local ? (user) => (user.source === 'local' ? local.current(user) : user) : undefined;
 }

@@ -25,7 +25,7 @@ export interface Fixture {
   cleanup(): Promise<void>;
 }
 
-export function rawConfig(dir: string, port: number, extra: { workers?: number; logLevel?: string } = {}): Record<string, unknown> {
+export function rawConfig(dir: string, port: number, extra: { workers?: number; logLevel?: string; redisUrl?: string } = {}): Record<string, unknown> {
   return {
     ...minimalConfig(),
     server: {
@@ -39,13 +39,15 @@ export function rawConfig(dir: string, port: number, extra: { workers?: number; 
     ...localFiles(dir),
     // info is the shipped default: per-request and audit lines are part of the real cost.
     log: { level: extra.logLevel ?? 'info' },
+    // Several workers need a shared store (the memory store is refused with workers > 1).
+    ...(extra.redisUrl !== undefined ? { state: { store: 'redis', redis: { url: extra.redisUrl, keyPrefix: 'pai-sso-bench:' } } } : {}),
   };
 }
 
 /** Whether src/config/schema.ts knows `server.workers` yet (cluster mode is being built concurrently). */
 export function supportsWorkers(): boolean {
   try {
-    parseConfig(stringify(rawConfig('/tmp', 1, { workers: 2 })), 'probe');
+    parseConfig(stringify(rawConfig('/tmp', 1, { workers: 2, redisUrl: 'redis://127.0.0.1:6379' })), 'probe');
     return true;
   } catch {
     return false;
@@ -53,7 +55,7 @@ export function supportsWorkers(): boolean {
 }
 
 /** Temp dir with keys already created, a users file and a config file the real CLI can load. */
-export async function createFixture(opts: { workers?: number; port?: number; logLevel?: string } = {}): Promise<Fixture> {
+export async function createFixture(opts: { workers?: number; port?: number; logLevel?: string; redisUrl?: string } = {}): Promise<Fixture> {
   const dir = await tempDir('pai-sso-bench-');
   const port = opts.port ?? (await freePort());
   const raw = rawConfig(dir, port, opts);

@@ -12,6 +12,7 @@ import { publicUrl } from '../saml/metadata.js';
 import { createLogger } from '../logger.js';
 import type { Config } from '../config/schema.js';
 import type { CliIo } from './io.js';
+import { createStore } from '../state/create.js';
 
 export function keysFor(config: Config, warn: (m: string) => void): Promise<KeyMaterial> {
   return loadOrCreateKeys({
@@ -22,8 +23,14 @@ export function keysFor(config: Config, warn: (m: string) => void): Promise<KeyM
   });
 }
 
+/**
+ * `auto` is one process per core, except with the memory store: its state is per process,
+ * so several workers would each keep their own sessions and counters. Then it is 1 (and
+ * serve says why); a number above 1 with memory is refused by config validation.
+ */
 export function workerCount(config: Config): number {
-  return config.server.workers === 'auto' ? availableParallelism() : config.server.workers;
+  if (config.server.workers !== 'auto') return config.server.workers;
+  return config.state.store === 'memory' ? 1 : availableParallelism();
 }
 
 const publicRoot = (config: Config) => publicUrl(config.server.baseUrl, '/');
@@ -73,8 +80,21 @@ async function startServer(config: Config, keys: KeyMaterial, io: CliIo, log: Lo
     onError: (kind, err) => log.error({ source: kind, err: { message: err.message } }, 'identity source error'),
   });
   if (announce) for (const w of mappingWarnings(config, sources)) log.warn(w);
-  const app = await buildServer({ config, keys, sources, logger: log });
-  await app.listen({ host: config.server.host, port: config.server.port });
+  const store = await createStore(config.state, {
+    env: io.env,
+    onError: (err) => log.error({ store: config.state.store, err: { message: err.message } }, 'state store unreachable: refusing sign-ins and assertions (503) until it is back'),
+    onReady: () => log.info({ store: config.state.store }, 'state store reachable again'),
+  });
+  let app;
+  try {
+    app = await buildServer({ config, keys, sources, logger: log, store });
+    await app.listen({ host: config.server.host, port: config.server.port });
+  } catch (err) {
+    await app?.close();
+    await store.close();
+    throw err;
+  }
+  const started = app;
   if (announce) {
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.server.port;
@@ -87,9 +107,10 @@ async function startServer(config: Config, keys: KeyMaterial, io: CliIo, log: Lo
   // while connections already queued in the kernel still get answers. Then close()
   // stops accepting and waits for in-flight requests.
   return async () => {
-    app.drain();
+    started.drain();
     await new Promise((resolve) => setTimeout(resolve, config.server.shutdownGraceSeconds * 1000));
-    await app.close();
+    await started.close();
+    await store.close();
   };
 }
 
@@ -117,6 +138,9 @@ export async function serve(loaded: LoadedConfig, io: CliIo): Promise<number> {
   }
 
   const log = createLogger(config.log.level);
+  if (config.server.workers === 'auto' && config.state.store === 'memory' && availableParallelism() > 1) {
+    log.info({ workers: 1 }, 'server.workers auto: 1 worker, because state.store is memory (per process); use state.store: redis for one worker per core');
+  }
   const keys = await prepare(loaded, io, log);
   if (workers <= 1) {
     const stop = await startServer(config, keys, io, log, true);

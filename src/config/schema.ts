@@ -179,6 +179,30 @@ export const LogSchema = Type.Object(
   Strict,
 );
 
+export const RedisStateSchema = Type.Object(
+  {
+    url: Type.String({ description: 'redis://host:6379/0 or rediss:// (TLS); Redis 7 or Valkey. No password here: see passwordEnv' }),
+    keyPrefix: Type.String({ minLength: 1, maxLength: 64, default: 'pai-sso:' }),
+    /** Environment variable holding the AUTH password; never the password itself in a file. */
+    passwordEnv: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' })),
+    tls: Type.Optional(Type.Object({ caFile: Type.Optional(Type.String({ description: 'PEM CA bundle for a private CA' })) }, Strict)),
+    connectTimeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 2000 }),
+    commandTimeoutMs: Type.Integer({ minimum: 50, maximum: 60000, default: 1000 }),
+  },
+  Strict,
+);
+
+export const StateSchema = Type.Object(
+  {
+    store: Type.Union([Type.Literal('memory'), Type.Literal('redis')], {
+      default: 'memory',
+      description: 'memory: one process; redis: shared by every replica (sessions, revocations, throttles, replay caches)',
+    }),
+    redis: Type.Optional(RedisStateSchema),
+  },
+  Strict,
+);
+
 export const ConfigSchema = Type.Object(
   {
     server: ServerSchema,
@@ -187,6 +211,7 @@ export const ConfigSchema = Type.Object(
     session: Type.Object(SessionSchema.properties, { ...Strict, default: {} }),
     identity: Type.Object(IdentitySchema.properties, { ...Strict, default: {} }),
     log: Type.Object(LogSchema.properties, { ...Strict, default: {} }),
+    state: Type.Object(StateSchema.properties, { ...Strict, default: {} }),
     accounts: Type.Record(Type.String(), AccountSchema),
     roles: Type.Record(Type.String(), RoleSchema),
     mappings: Type.Array(MappingSchema),
@@ -202,4 +227,6 @@ export type NameIdFormat = Static<typeof NameIdFormatSchema>;
 export type UserField = Static<typeof UserFieldSchema>;
 export type MappingConfig = Static<typeof MappingSchema>;
 export type Config = Static<typeof ConfigSchema>;
+export type StateConfig = Config['state'];
+export type RedisStateConfig = Static<typeof RedisStateSchema>;
 export type HeaderIdentityConfig = Static<typeof HeaderIdentitySchema>;

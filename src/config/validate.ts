@@ -121,8 +121,32 @@ function checkReferences(raw: Config): ConfigProblem[] {
   if (c.session.idleTimeoutSeconds > c.session.absoluteTimeoutSeconds) {
     push('session.idleTimeoutSeconds', 'must not exceed session.absoluteTimeoutSeconds');
   }
+  out.push(...checkState(obj(raw.state), c.server.workers));
   out.push(...checkRegister(c));
   out.push(...trustedProxyProblems(c.server), ...checkLoginThrottle(c.server.loginThrottle));
+  return out;
+}
+
+function checkState(state: Partial<Config['state']>, workers: unknown): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const redis = state.redis;
+  if (state.store === 'redis' && redis === undefined) out.push({ path: 'state.redis.url', reason: 'is required when state.store is "redis"' });
+  if (redis && typeof redis.url === 'string') {
+    let url: URL | undefined;
+    try {
+      url = new URL(redis.url);
+    } catch {
+      /* below */
+    }
+    if (!url || !/^rediss?:$/.test(url.protocol) || !url.hostname) out.push({ path: 'state.redis.url', reason: 'must be a redis://host:port or rediss://host:port URL' });
+    else if (url.password) out.push({ path: 'state.redis.url', reason: 'must not carry a password: name an environment variable in state.redis.passwordEnv' });
+    if (url && redis.tls && url.protocol !== 'rediss:') out.push({ path: 'state.redis.tls', reason: 'needs a rediss:// URL' });
+  }
+  // Each worker would keep its own sessions, revocations and login counters: a logout on
+  // one worker would not be seen by the next, and a lockout would count per worker.
+  if (state.store !== 'redis' && typeof workers === 'number' && workers > 1) {
+    out.push({ path: 'server.workers', reason: 'more than 1 worker needs state.store: redis (the memory store is per process: sessions, revocations and login limits would not be shared)' });
+  }
   return out;
 }
 

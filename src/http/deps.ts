@@ -11,6 +11,8 @@ import type { StateStore } from '../state/store.js';
 /** What the routes need, built once by buildServer. */
 export interface GatewayDeps {
   readonly config: Config;
+  /** Shared state: session records, revocations, throttle counters, the replay cache (memory, or Redis/Valkey shared by replicas). */
+  readonly store: StateStore;
   readonly site: SiteFacts;
   readonly sources: IdentitySources;
   readonly mapRoles: RoleMapper;
@@ -23,6 +25,4 @@ export interface GatewayDeps {
   readonly completion: LoginCompletion;
   /** The user as the session stores them: only groups some mapping mentions. */
   readonly slimUser: (user: User) => User;
-  /** Shared state: throttle counters and lockouts, the upstream-SAML replay cache. */
-  readonly store: StateStore;
 }

@@ -32,8 +32,9 @@ export const requestIdentityPlugin = fp<GatewayDeps>(
       const current = request.session;
       const slim = deps.slimUser(found.user);
       if (current && current.user.id === slim.id && current.user.source === slim.source && sameGroups(current.user.groups, slim.groups)) return;
-      request.session = app.sessions.start(reply, found.user);
-      deps.audit({ event: 'login.succeeded', user: found.user.username, userId: found.user.id, source: source.kind, groups: request.session.user.groups, ip: request.ip, peer: peerOf(request), reqId: request.id });
+      const started = await app.sessions.start(reply, found.user);
+      request.session = started;
+      deps.audit({ event: 'login.succeeded', user: found.user.username, userId: found.user.id, source: source.kind, groups: started.user.groups, ip: request.ip, peer: peerOf(request), reqId: request.id });
       app.metrics.logins.inc({ result: 'succeeded' });
       return undefined;
     });

@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createSealer } from './sealed-cookie.js';
 import { createFlowCookie } from '../crypto/flow-cookie.js';
 import type { User } from '../identity/user.js';
+import type { SessionRecords } from '../state/sessions.js';
 
 export interface Session {
   readonly sid: string;
@@ -32,6 +33,13 @@ export interface SessionOptions {
   readonly secure: boolean;
   /** Keeps cookies small: only groups the mappings mention are stored. */
   readonly slimUser: (user: User) => User;
+  /** Server-side records: every request with a session cookie checks its record (revocation). */
+  readonly records: SessionRecords;
+  /**
+   * The user as the directory knows them now (the local source re-reads its file), or
+   * undefined when they no longer exist; sources that cannot answer per request return the user unchanged.
+   */
+  readonly currentUser?: (user: User) => User | undefined;
   readonly now?: () => number;
 }
 
@@ -42,10 +50,12 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     sessions: {
-      start(reply: FastifyReply, user: User): Session;
+      /** Writes the server-side record, then the cookie; throws StoreUnavailableError when the store is down. */
+      start(reply: FastifyReply, user: User): Promise<Session>;
       /** The same session with the user as the source has them now (group freshness). */
       withFreshUser(reply: FastifyReply, session: Session, user: User): Session;
-      end(reply: FastifyReply): void;
+      /** Revokes the session's record (when given) and clears the cookie. */
+      end(reply: FastifyReply, session?: Session): Promise<void>;
       beginLogin(reply: FastifyReply, returnTo: string): LoginFlow;
       loginFlow(request: FastifyRequest): LoginFlow | undefined;
       endLogin(reply: FastifyReply): void;
@@ -56,6 +66,9 @@ declare module 'fastify' {
 const LOGIN_FLOW_SECONDS = 600;
 // Rewriting the cookie on every request would be a Set-Cookie per response for no gain.
 const TOUCH_AFTER_MS = 60_000;
+// Probes and metadata never read a session: they answer without a store round trip, and
+// while the store is down (a probe with a stale cookie must still see /readyz's reason).
+const NO_SESSION = new Set(['/healthz', '/readyz', '/metrics', '/saml/metadata']);
 
 const randomToken = () => randomBytes(24).toString('base64url');
 
@@ -96,7 +109,7 @@ export const sessionPlugin = fp<SessionOptions>(
 
     app.decorateRequest('session', undefined);
     app.decorate('sessions', {
-      start(reply, user) {
+      async start(reply, user) {
         const t = now();
         const s: Session = {
           sid: randomToken(),
@@ -106,6 +119,7 @@ export const sessionPlugin = fp<SessionOptions>(
           lastSeen: t,
           csrf: randomToken(),
         };
+        await opts.records.create(s.sid, s.user, t, t + opts.absoluteTimeoutSeconds * 1000);
         write(reply, s);
         return s;
       },
@@ -115,8 +129,9 @@ export const sessionPlugin = fp<SessionOptions>(
         write(reply, s);
         return s;
       },
-      end(reply) {
+      async end(reply, session) {
         reply.clearCookie(opts.cookieName, base);
+        if (session) await opts.records.revoke(session.sid);
       },
       beginLogin(reply, returnTo) {
         return loginFlow.begin(reply, { csrf: randomToken(), returnTo });
@@ -131,18 +146,29 @@ export const sessionPlugin = fp<SessionOptions>(
 
     app.addHook('onRequest', async (request, reply) => {
       const raw = request.cookies[opts.cookieName];
-      if (!raw) return;
-      const s = sessionSealer.open(raw);
+      if (!raw || NO_SESSION.has(request.routeOptions.url ?? '')) return;
+      const opened = sessionSealer.open(raw);
       const t = now();
       if (
-        !isSession(s) ||
-        t - s.authTime > opts.absoluteTimeoutSeconds * 1000 ||
-        t - s.lastSeen > opts.idleTimeoutSeconds * 1000 ||
-        s.lastSeen > t + 60_000
+        !isSession(opened) ||
+        t - opened.authTime > opts.absoluteTimeoutSeconds * 1000 ||
+        t - opened.lastSeen > opts.idleTimeoutSeconds * 1000 ||
+        opened.lastSeen > t + 60_000
       ) {
         reply.clearCookie(opts.cookieName, base);
         return;
       }
+      // The record (one store round trip; a StoreUnavailableError ends as a 503 page), then the
+      // directory: a removed user or changed groups count from this request on, not the cookie's.
+      let s: Session = opened;
+      const check = await opts.records.check(s.sid, s.user);
+      const current = check.ok ? (opts.currentUser ? opts.currentUser(s.user) : s.user) : undefined;
+      if (!current) {
+        request.log.info({ user: s.user.username, reason: check.ok ? 'user-gone' : check.reason }, 'session refused');
+        reply.clearCookie(opts.cookieName, base);
+        return;
+      }
+      if (current !== s.user) s = { ...s, user: opts.slimUser(current) };
       if (t - s.lastSeen > TOUCH_AFTER_MS) {
         const touched = { ...s, lastSeen: t };
         write(reply, touched);

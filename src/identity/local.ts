@@ -1,6 +1,6 @@
 import { watchFile, unwatchFile } from 'node:fs';
 import { decoyHash, verifyPassword } from './password.js';
-import { readUsers, type UsersDocument } from './users-file.js';
+import { readUsers, type StoredUser, type UsersDocument } from './users-file.js';
 import type { User } from './user.js';
 import type { PasswordSource } from './source.js';
 
@@ -12,11 +12,19 @@ export interface LocalSourceOptions {
   readonly watchIntervalMs?: number;
 }
 
+export interface LocalSource extends PasswordSource {
+  /**
+   * The user as the file says now (groups, names), or undefined when they were removed or
+   * replaced (another id under the name). No disk access: the file is watched.
+   */
+  current(user: Pick<User, 'id' | 'username'>): User | undefined;
+}
+
 /**
  * The embedded user directory. The file is read at start and re-read when it changes
  * (so `pai-sso user add` needs no restart); a login never touches the disk.
  */
-export async function createLocalSource(opts: LocalSourceOptions): Promise<PasswordSource> {
+export async function createLocalSource(opts: LocalSourceOptions): Promise<LocalSource> {
   let users: UsersDocument = (await readUsers(opts.usersFile)) ?? {};
   // Checked when the user does not exist, with the default cost, so both failures take
   // the same time and an attacker cannot enumerate usernames by timing. No password
@@ -34,6 +42,15 @@ export async function createLocalSource(opts: LocalSourceOptions): Promise<Passw
   };
   watchFile(opts.usersFile, { interval: opts.watchIntervalMs ?? 2000, persistent: false }, reload);
 
+  const toUser = (username: string, stored: StoredUser): User => ({
+    id: stored.id,
+    username,
+    displayName: stored.displayName ?? username,
+    email: stored.email,
+    groups: [...stored.groups],
+    source: 'local',
+  });
+
   return {
     kind: 'local',
     type: 'password',
@@ -42,14 +59,11 @@ export async function createLocalSource(opts: LocalSourceOptions): Promise<Passw
       const stored = Object.hasOwn(users, username) ? users[username] : undefined;
       const ok = await verifyPassword(password, stored?.passwordHash ?? decoy);
       if (!stored || !ok) return undefined;
-      return {
-        id: stored.id,
-        username,
-        displayName: stored.displayName ?? username,
-        email: stored.email,
-        groups: [...stored.groups],
-        source: 'local',
-      };
+      return toUser(username, stored);
+    },
+    current(user) {
+      const stored = Object.hasOwn(users, user.username) ? users[user.username] : undefined;
+      return stored && stored.id === user.id ? toUser(user.username, stored) : undefined;
     },
     async refresh(user): Promise<User | undefined> {
       // The directory as last (re)loaded: a removed user or changed groups show within the reload interval.

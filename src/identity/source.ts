@@ -34,7 +34,7 @@ export interface PasswordSource extends SourceBase {
 /** What the gateway offers a redirect source's routes to finish or refuse a login. */
 export interface LoginCompletion {
   /** Starts the session and redirects to where the user was going. */
-  succeed(request: FastifyRequest, reply: FastifyReply, user: User, returnTo: string): FastifyReply;
+  succeed(request: FastifyRequest, reply: FastifyReply, user: User, returnTo: string): Promise<FastifyReply>;
   /** A 4xx page and a `login.failed` audit line; never an assertion. */
   fail(request: FastifyRequest, reply: FastifyReply, status: number, reason: string, user?: string): FastifyReply;
   /** Where the user was going (the login flow cookie), or '/'. */

@@ -70,6 +70,10 @@ export function createMemoryStore(now: () => number = Date.now, sweepMs = 60_000
       const e = live(key);
       return e && e.value instanceof Set ? [...e.value] : [];
     },
+    mget: async (keys) => keys.map(str),
+    async scan(prefix) {
+      return [...map.keys()].filter((k) => k.startsWith(prefix) && live(k) !== undefined);
+    },
     ready: async () => ({ ok: true }),
     async close() {
       clearInterval(sweep);

@@ -29,6 +29,10 @@ export interface StateStore {
   sadd(key: string, member: string, ttlMs: number): Promise<void>;
   srem(key: string, member: string): Promise<void>;
   smembers(key: string): Promise<string[]>;
+  /** Several string values in one round trip (the session check reads its record and revocation marks at once). */
+  mget(keys: readonly string[]): Promise<(string | undefined)[]>;
+  /** Keys starting with prefix (without the store's own key prefix); for admin commands, not request paths. */
+  scan(prefix: string): Promise<string[]>;
   /** Whether the store answers right now; /readyz and the fail-closed guard use it. */
   ready(): Promise<StoreStatus>;
   close(): Promise<void>;

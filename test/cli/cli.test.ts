@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PassThrough } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
+import { REDIS_MISSING, startRedis } from '../helpers/redis-server.js';
 import { stringify } from 'yaml';
 import { main } from '../../src/cli.js';
 import { readUsers } from '../../src/identity/users-file.js';
@@ -202,11 +204,20 @@ async function freePort(): Promise<number> {
 }
 
 describe('several workers', () => {
-  it('serve one session from any worker and shut down together on SIGTERM', { timeout: 90_000 }, async () => {
+  it('refuse to start with the memory store: each worker would count alone', () => {
+    writeFileSync(configPath, stringify({ ...baseConfig(), server: { baseUrl: 'http://127.0.0.1:8080', workers: 2 }, keys: { dir: join(dir, 'certs') }, identity: { source: 'local', local: { usersFile: join(dir, 'users.yaml') } } }));
+    const res = spawnSync(process.execPath, ['bin/pai-sso.js', 'serve', '--config', configPath], { encoding: 'utf8' });
+    expect(res.status).toBe(2);
+    expect(res.stderr).toContain('server.workers: more than 1 worker needs state.store: redis');
+  });
+
+  it.skipIf(REDIS_MISSING !== undefined)('serve one session from any worker and shut down together on SIGTERM', { timeout: 90_000 }, async () => {
+    const redis = await startRedis();
+    onTestFinished(() => redis.close());
     const port = await freePort();
     const usersFile = join(dir, 'users.yaml');
     await writeUsers(usersFile, { alice: { id: 'u-a', groups: ['ml'], passwordHash: await hashPassword('correct horse battery', FAST_SCRYPT) } });
-    await writeFile(configPath, stringify({ ...baseConfig(), server: { baseUrl: `http://127.0.0.1:${port}`, port, workers: 2, shutdownGraceSeconds: 0.2 }, keys: { dir: join(dir, 'certs') }, identity: { source: 'local', local: { usersFile } } }));
+    await writeFile(configPath, stringify({ ...baseConfig(), server: { baseUrl: `http://127.0.0.1:${port}`, port, workers: 2, shutdownGraceSeconds: 0.2 }, keys: { dir: join(dir, 'certs') }, identity: { source: 'local', local: { usersFile } }, state: { store: 'redis', redis: { url: redis.url } } }));
     const child = spawn(process.execPath, ['bin/pai-sso.js', 'serve', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -39,6 +39,8 @@ export async function startGateway(opts: {
   extraSources?: IdentitySource[];
   /** Shared state; default: a memory store on the gateway's clock. Pass one store to two gateways for "replicas". */
   store?: StateStore;
+  /** How often the local source polls the users file (default 2 s, as in production). */
+  watchIntervalMs?: number;
 } = {}): Promise<TestGateway> {
   const dir = await tempDir('pai-sso-test-');
   const raw = opts.config ?? baseConfig();
@@ -53,7 +55,7 @@ export async function startGateway(opts: {
   const keys = await fixtureKeys(config.keys.dir);
   await writeFixtureUsers(config.identity.local.usersFile, opts.users ?? { [USERNAME]: { password: PASSWORD, groups: ['ml'] } });
   // The local directory joins only when the config selects it, as in production.
-  const local = configuredKinds(config).includes('local') ? [await createLocalSource({ usersFile: config.identity.local.usersFile })] : [];
+  const local = configuredKinds(config).includes('local') ? [await createLocalSource({ usersFile: config.identity.local.usersFile, ...(opts.watchIntervalMs ? { watchIntervalMs: opts.watchIntervalMs } : {}) })] : [];
   const sources = fromList([...local, ...(opts.extraSources ?? [])]);
 
   const logs = captureLogs();

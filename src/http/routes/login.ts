@@ -24,9 +24,9 @@ const GENERIC_FAILURE = 'Wrong username or password.';
 /** The one way any source turns a proven identity into a session (or refuses to). */
 export function createCompletion(app: FastifyInstance, audit: Audit, secret: Buffer): LoginCompletion {
   return {
-    succeed(request, reply, user: User, returnTo) {
+    async succeed(request, reply, user: User, returnTo) {
+      const session = await app.sessions.start(reply, user);
       app.sessions.endLogin(reply);
-      const session = app.sessions.start(reply, user);
       audit({ event: 'login.succeeded', user: user.username, userId: user.id, source: user.source, groups: session.user.groups, ip: request.ip, peer: peerOf(request), reqId: request.id });
       app.metrics.logins.inc({ result: 'succeeded' });
       return reply.redirect(safeReturnTo(returnTo), 303);
@@ -163,8 +163,9 @@ export const loginRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) =>
       if (s && !constantTimeEqual(s.csrf, request.body.csrf)) {
         return sendMessage(reply, 403, 'Not signed out', 'The sign-out form expired. Go back and try again.');
       }
-      if (s) deps.audit({ event: 'logout', user: s.user.username, ip: request.ip, peer: peerOf(request), reqId: request.id });
-      app.sessions.end(reply);
+      // Revoked in the store before the answer: the same cookie is refused by every replica.
+      await app.sessions.end(reply, s);
+      if (s) deps.audit({ event: 'logout', user: s.user.username, sid: s.sid, ip: request.ip, peer: peerOf(request), reqId: request.id });
       return reply.redirect('/login', 303);
     },
   );

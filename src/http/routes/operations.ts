@@ -11,7 +11,11 @@ const readySchema = {
   type: 'object',
   properties: {
     status: { type: 'string' },
-    checks: { type: 'object', properties: { config: checkSchema, signingKey: checkSchema, identity: checkSchema }, required: ['config', 'signingKey', 'identity'] },
+    checks: {
+      type: 'object',
+      properties: { config: checkSchema, signingKey: checkSchema, identity: checkSchema, state: checkSchema },
+      required: ['config', 'signingKey', 'identity', 'state'],
+    },
   },
   required: ['status', 'checks'],
 } as const;
@@ -38,8 +42,10 @@ export const operationsRoutes: FastifyPluginAsync<GatewayDeps> = async (app, dep
     // Ready when every source can sign people in: a chooser with a dead upstream is a broken login page.
     const failed = statuses.filter((s) => !s.ok);
     const identity = failed.length ? { ok: false, reason: failed.map((f) => f.reason).join('; ') } : { ok: true };
-    const checks = { config: { ok: true }, signingKey: deps.checkSigner(), identity };
-    const ready = checks.signingKey.ok && checks.identity.ok && !app.isDraining();
+    // Without the store no session can be checked: fail closed, and say why.
+    const state = await deps.store.ready().catch((err: Error) => ({ ok: false, reason: err.message }));
+    const checks = { config: { ok: true }, signingKey: deps.checkSigner(), identity, state };
+    const ready = checks.signingKey.ok && checks.identity.ok && checks.state.ok && !app.isDraining();
     const status = app.isDraining() ? 'draining' : ready ? 'ready' : 'not ready';
     return reply.code(ready ? 200 : 503).send({ status, checks });
   });

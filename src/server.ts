@@ -144,6 +144,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     slimUser,
     records: createSessionRecords(store, { absoluteTimeoutMs: config.session.absoluteTimeoutSeconds * 1000, now }),
     currentUser: currentUserFrom(sources),
+    audit,
     now,
   });
   await app.register(requestIdentityPlugin, deps);

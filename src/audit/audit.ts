@@ -28,6 +28,7 @@ export type AuditEvent =
   | (Common & { event: 'groups.refresh'; user: string; source: string; result: 'updated' | 'user-gone' | 'sign-in-again' | 'unavailable'; groups?: readonly string[] })
   | (Common & { event: 'login.throttled'; user: string; scope: 'username' | 'address' | 'rate'; locked: boolean; retryAfter: number; path: string })
   | (Common & { event: 'login.locked'; user: string; scope: 'username' | 'address'; seconds: number; failures: number; path: string })
+  | (Common & { event: 'session.refused'; user: string; sid: string; reason: string })
   | (Common & { event: 'session.revoked'; by: 'admin'; operator: string; scope: 'sid' | 'user' | 'all'; user?: string; sid?: string; count: number; host: string })
   | (Common & { event: 'request.rejected'; status: number; reason: string; path: string });
 

@@ -2,6 +2,8 @@ import fp from 'fastify-plugin';
 import cookie from '@fastify/cookie';
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Audit } from '../audit/audit.js';
+import { peerOf } from './peer.js';
 import { createSealer } from './sealed-cookie.js';
 import { createFlowCookie } from '../crypto/flow-cookie.js';
 import type { User } from '../identity/user.js';
@@ -40,6 +42,8 @@ export interface SessionOptions {
    * undefined when they no longer exist; sources that cannot answer per request return the user unchanged.
    */
   readonly currentUser?: (user: User) => User | undefined;
+  /** A refused session (revoked, user gone) is a decision: it gets an audit line. */
+  readonly audit?: Audit;
   readonly now?: () => number;
 }
 
@@ -164,7 +168,7 @@ export const sessionPlugin = fp<SessionOptions>(
       const check = await opts.records.check(s.sid, s.user);
       const current = check.ok ? (opts.currentUser ? opts.currentUser(s.user) : s.user) : undefined;
       if (!current) {
-        request.log.info({ user: s.user.username, reason: check.ok ? 'user-gone' : check.reason }, 'session refused');
+        opts.audit?.({ event: 'session.refused', user: s.user.username, sid: s.sid, reason: check.ok ? 'user-gone' : check.reason, ip: request.ip, peer: peerOf(request), reqId: request.id });
         reply.clearCookie(opts.cookieName, base);
         return;
       }

@@ -61,6 +61,6 @@ describe('error pages', () => {
     expect(failed).toEqual(['a bug']);
     // A dependency that is down is a refusal, logged as a warning with its code, not a failure of ours.
     const refused = gw.logs.filter((l) => l['msg'] === 'refused: dependency unavailable').map((l) => l['err']);
-    expect(refused).toEqual([{ code: 'PAI_SSO_TEST_DOWN', message: 'the directory is down' }]);
+    expect(refused).toMatchObject([{ code: 'PAI_SSO_TEST_DOWN', message: 'the directory is down' }]);
   });
 });

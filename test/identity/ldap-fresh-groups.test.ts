@@ -1,5 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Attribute, Change } from 'ldapts';
+import type { StateStore } from '../../src/state/store.js';
+import { createMemoryStore } from '../../src/state/memory.js';
 import { validateConfig } from '../../src/config/validate.js';
 import type { LdapIdentityConfig } from '../../src/config/identity-ldap-schema.js';
 import { createLdapSource } from '../../src/identity/ldap.js';
@@ -45,7 +47,7 @@ afterAll(async () => {
   await slapd?.stop();
 });
 
-async function gateway(): Promise<TestGateway> {
+async function gateway(store?: StateStore): Promise<TestGateway> {
   const ldap = { url: slapd.url, bindDN: SERVICE_DN, bindPasswordEnv: 'TEST_LDAP_BIND', userBase: PEOPLE, groups: { base: GROUPS }, timeoutMs: 2000 };
   const v = validateConfig(baseConfig({ identity: { source: 'ldap', ldap } }));
   if (!v.ok) throw new Error(JSON.stringify(v.problems));
@@ -53,6 +55,7 @@ async function gateway(): Promise<TestGateway> {
   return startGateway({
     config: baseConfig({ identity: { source: ['ldap'], ldap }, session: { groupsMaxAgeSeconds: 300 } }),
     extraSources: [createLdapSource(cfg, env)],
+    ...(store ? { store } : {}),
   });
 }
 
@@ -105,7 +108,9 @@ describe('LDAP group freshness', () => {
   });
 
   it('refuses with 503, never the old groups, when the directory cannot be reached for a refresh', async () => {
-    gw = await gateway();
+    // Two replicas sharing the session records: the second one's directory is gone.
+    const store = createMemoryStore();
+    gw = await gateway(store);
     const jar = await loginLdap(gw);
     // A second gateway whose directory is gone: same cookie secret, same session.
     const ldap = { url: 'ldap://127.0.0.1:9', bindDN: SERVICE_DN, bindPasswordEnv: 'TEST_LDAP_BIND', userBase: PEOPLE, groups: { base: GROUPS }, timeoutMs: 500 };
@@ -115,6 +120,7 @@ describe('LDAP group freshness', () => {
       config: baseConfig({ identity: { source: ['ldap'], ldap }, session: { groupsMaxAgeSeconds: 300 } }),
       extraSources: [createLdapSource(v.config.identity.ldap as LdapIdentityConfig, env)],
       keysDir: `${gw.dir}/certs`,
+      store,
     });
     try {
       down.clock.now = gw.clock.now + 301_000;

@@ -68,7 +68,13 @@ for (const m of modes) if (m.root) await once(m.root);
 for (let i = 0; i < runs; i++) for (const m of modes) if (m.root) times.get(m.mode)?.push(await once(m.root));
 for (const m of modes) {
   const t = times.get(m.mode) ?? [];
-  results.push({ mode: m.mode, runsMs: t, medianMs: median(t), maxMs: Math.max(...t), ...(m.root ? {} : { error: stageError ?? 'not run' }) });
+  results.push({
+    mode: m.mode,
+    runsMs: t,
+    medianMs: median(t),
+    maxMs: Math.max(...t),
+    ...(m.root ? {} : { error: stageError ?? 'not run' }),
+  });
 }
 if (stage) rmSync(stage, { recursive: true, force: true });
 await fx.cleanup();

@@ -61,7 +61,13 @@ try {
   if (!check.ok) throw new Error(`served SAMLResponse does not verify: ${check.reason}`);
 
   const cannon = (opts: { duration: number; overallRate?: number }): Promise<Result> =>
-    autocannon({ url, connections, duration: opts.duration, headers: { cookie }, ...(opts.overallRate ? { overallRate: opts.overallRate } : {}) });
+    autocannon({
+      url,
+      connections,
+      duration: opts.duration,
+      headers: { cookie },
+      ...(opts.overallRate ? { overallRate: opts.overallRate } : {}),
+    });
   const summary = (r: Result) => ({
     reqPerSec: r['2xx'] / r.duration,
     p50Ms: r.latency.p50,
@@ -91,7 +97,7 @@ try {
     halfRate: { target: half, ...atHalf },
     halfRatePaced: atHalfPaced,
     bad: maxRuns.reduce((s, r) => s + r.non2xx + r.errors, 0) + atHalf.non2xx + atHalf.errors + atHalfPaced.non2xx + atHalfPaced.errors,
-    note: `autocannon ${connections} connections, keep-alive; server ${serverCpus !== undefined && hasTaskset() ? `pinned to CPU ${serverCpus}` : 'unpinned'}, ${workers} worker(s), ${store} store${redis ? ' (redis-server on the load generator\'s CPU)' : ''}`,
+    note: `autocannon ${connections} connections, keep-alive; server ${serverCpus !== undefined && hasTaskset() ? `pinned to CPU ${serverCpus}` : 'unpinned'}, ${workers} worker(s), ${store} store${redis ? " (redis-server on the load generator's CPU)" : ''}`,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {

@@ -51,7 +51,20 @@ const { status: loginStatus, cookie } = await login(server.base, USERNAME, PASSW
 if (loginStatus !== 303) throw new Error(`login answered ${loginStatus}`);
 
 const agent = new Agent({ keepAlive: true, maxSockets: 128 });
-const counts = { requests: 0, ok: 0, s4xx: 0, s5xx: 0, unexpected: 0, connErrors: 0, sso: 0, failedLogins: 0, unknownTargets: 0, sampled: 0, verified: 0, verifyFailed: 0 };
+const counts = {
+  requests: 0,
+  ok: 0,
+  s4xx: 0,
+  s5xx: 0,
+  unexpected: 0,
+  connErrors: 0,
+  sso: 0,
+  failedLogins: 0,
+  unknownTargets: 0,
+  sampled: 0,
+  verified: 0,
+  verifyFailed: 0,
+};
 const problems: string[] = [];
 const note = (m: string) => problems.length < 20 && problems.push(m);
 
@@ -61,7 +74,11 @@ interface Answer {
   headers: Record<string, string | string[] | undefined>;
 }
 /** One request on the shared keep-alive agent; `written` fires once the request left this process. */
-function send(path: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}, written?: (reused: boolean) => void): Promise<Answer> {
+function send(
+  path: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  written?: (reused: boolean) => void,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(`${server.base}${path}`, { agent, method: opts.method ?? 'GET', headers: opts.headers }, (res) => {
       const chunks: Buffer[] = [];
@@ -108,9 +125,16 @@ async function failedLogin(): Promise<void> {
   // A fresh browser: the login-flow cookie and csrf come from GET /login.
   const page = await send('/login?returnTo=%2F');
   record('login-page', page.status, 200);
-  const flow = ([] as string[]).concat(page.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
+  const flow = ([] as string[])
+    .concat(page.headers['set-cookie'] ?? [])
+    .map((c) => c.split(';')[0])
+    .join('; ');
   const body = new URLSearchParams({ username: USERNAME, password: 'wrong password', csrf: csrfOf(page.body) }).toString();
-  const res = await send('/login', { method: 'POST', body, headers: { cookie: flow, 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)) } });
+  const res = await send('/login', {
+    method: 'POST',
+    body,
+    headers: { cookie: flow, 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)) },
+  });
   record('failed-login', res.status, 401);
   counts.failedLogins++;
 }
@@ -157,11 +181,15 @@ async function worker(): Promise<void> {
     if (Date.now() - lastReport > 10_000) {
       lastReport = Date.now();
       const last = rss.at(-1);
-      process.stderr.write(`  ${Math.round((lastReport - t0) / 1000)} s: ${counts.requests} requests, ${counts.s5xx} 5xx, ${counts.connErrors} errors, RSS ${fmt(last?.mb ?? Number.NaN)} MB\n`);
+      process.stderr.write(
+        `  ${Math.round((lastReport - t0) / 1000)} s: ${counts.requests} requests, ${counts.s5xx} 5xx, ${counts.connErrors} errors, RSS ${fmt(last?.mb ?? Number.NaN)} MB\n`,
+      );
     }
   }
 }
-process.stderr.write(`load: ${duration} s, ${concurrency} connections, ${failShare * 100}% failed logins, ${unknownShare * 100}% unknown targets, warm-up ${warmup} s\n`);
+process.stderr.write(
+  `load: ${duration} s, ${concurrency} connections, ${failShare * 100}% failed logins, ${unknownShare * 100}% unknown targets, warm-up ${warmup} s\n`,
+);
 await Promise.all(Array.from({ length: concurrency }, worker));
 const soakSeconds = (Date.now() - t0) / 1000;
 clearInterval(rssTimer);
@@ -174,7 +202,16 @@ let signalled = false;
 let flushed = 0;
 let allFlushed!: () => void;
 const flushedAll = new Promise<void>((r) => (allFlushed = r));
-const shutdown = { inFlight: 0, completed: 0, non5xx: 0, s5xx: 0, dropped: 0, droppedOnKeepAlive: 0, exitCode: Number.NaN, answeredBeforeSignal: 0 };
+const shutdown = {
+  inFlight: 0,
+  completed: 0,
+  non5xx: 0,
+  s5xx: 0,
+  dropped: 0,
+  droppedOnKeepAlive: 0,
+  exitCode: Number.NaN,
+  answeredBeforeSignal: 0,
+};
 const inflight = Array.from({ length: burst }, () => {
   // Keep-alive sockets the server already accepted vs connections still in its accept queue.
   let reused = false;
@@ -220,8 +257,16 @@ const checks: [string, boolean, string][] = [
   ['zero connection errors', counts.connErrors === 0, `${counts.connErrors}`],
   ['only expected statuses (200 / 401 / 404)', counts.unexpected === 0, `${counts.unexpected} unexpected`],
   ['sampled responses verify (node-saml)', counts.sampled > 0 && counts.verifyFailed === 0, `${counts.verified}/${counts.sampled}`],
-  ['RSS flat after warm-up', after.length >= 2 && growth <= RSS_GROWTH_LIMIT_MB, `${fmt(growth, 1)} MB (limit ${RSS_GROWTH_LIMIT_MB}), slope ${fmt(slopeMbPerMin, 2)} MB/min`],
-  ['shutdown: in-flight requests answered non-5xx', shutdown.dropped === 0 && shutdown.s5xx === 0, `${shutdown.non5xx}/${burst} non-5xx, ${shutdown.s5xx} 5xx, ${shutdown.dropped} dropped`],
+  [
+    'RSS flat after warm-up',
+    after.length >= 2 && growth <= RSS_GROWTH_LIMIT_MB,
+    `${fmt(growth, 1)} MB (limit ${RSS_GROWTH_LIMIT_MB}), slope ${fmt(slopeMbPerMin, 2)} MB/min`,
+  ],
+  [
+    'shutdown: in-flight requests answered non-5xx',
+    shutdown.dropped === 0 && shutdown.s5xx === 0,
+    `${shutdown.non5xx}/${burst} non-5xx, ${shutdown.s5xx} 5xx, ${shutdown.dropped} dropped`,
+  ],
   ['shutdown: exit code 0', shutdown.exitCode === 0, `${shutdown.exitCode}`],
 ];
 const ok = checks.every(([, pass]) => pass);

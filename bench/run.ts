@@ -76,7 +76,11 @@ async function startImpl(file: string, args: string[] = []): Promise<Worker> {
   // All on CPU 1 (CPU 0 is where the HTTP server goes later); fork gives the IPC channel.
   const execPath = hasTaskset() ? TASKSET : process.execPath;
   const execArgv = hasTaskset() ? ['-c', '1', process.execPath, ...TSX, '--expose-gc'] : [...TSX, '--expose-gc'];
-  const child = fork(join(REPO, 'bench/impl', file), ['--warmup', '2', ...args], { execPath, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(REPO, 'bench/impl', file), ['--warmup', '2', ...args], {
+    execPath,
+    execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const queue: ((r: Reply) => void)[] = [];
   let ready!: (r: Reply) => void;
   const first = new Promise<Reply>((r) => (ready = r));
@@ -108,7 +112,7 @@ function runJson(cmd: string[]): Promise<Record<string, unknown>> {
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.once('exit', (code) => {
       const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0) return reject(new Error(`${args.join(' ')} exited ${code}`));
+      if (code !== 0) { reject(new Error(`${args.join(' ')} exited ${code}`)); return; }
       try {
         resolve(JSON.parse(line) as Record<string, unknown>);
       } catch {
@@ -147,7 +151,7 @@ const rows: Row[] = workers.map((w) => ({
 }));
 
 // ---- HTTP rows ----
-const httpArgs = ['--runs', values['http-runs'] as string, '--seconds', values['http-seconds'] as string];
+const httpArgs = ['--runs', values['http-runs'], '--seconds', values['http-seconds']];
 const toRow = (j: Record<string, unknown>): Row => ({
   name: j['name'] as string,
   opsPerSec: j['opsPerSec'] as number,
@@ -186,7 +190,9 @@ if (!values['skip-http']) {
 let cold: { mode: string; medianMs: number; maxMs: number; runsMs: number[]; error?: string }[] = [];
 if (!values['skip-cold']) {
   process.stderr.write('bench: cold start\n');
-  cold = (await runJson([process.execPath, ...TSX, 'bench/coldstart.ts', '--runs', values['cold-runs'] as string]))['results'] as typeof cold;
+  cold = (await runJson([process.execPath, ...TSX, 'bench/coldstart.ts', '--runs', values['cold-runs']]))[
+    'results'
+  ] as typeof cold;
 }
 const after = contention();
 
@@ -197,22 +203,32 @@ const ratio = (r: Row | undefined) => (r && raw ? r.opsPerSec / raw.opsPerSec : 
 const lines: string[] = [];
 const elapsedS = (Date.now() - startedAt.getTime()) / 1000;
 lines.push(
-  `Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}, load avg ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ` +
+  `Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}, load avg ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}; ` +
     `CPU pressure (PSI some) ${fmt((after.psiUs - before.psiUs) / 1e4 / elapsedS, 1)}% of the ${fmt(elapsedS)} s run, steal ${after.steal - before.steal} ticks`,
   '',
   '| implementation | logins/s | × raw-rsa | p50 ms | p99 ms | peak RSS MB | runs (logins/s) |',
   '|---|---:|---:|---:|---:|---:|---|',
 );
 for (const r of rows) {
-  lines.push(`| ${r.name} | ${fmt(r.opsPerSec)} | ${fmt(ratio(r), 2)} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.peakRssMb)} | ${(r.runs ?? []).join(', ')} |`);
+  lines.push(
+    `| ${r.name} | ${fmt(r.opsPerSec)} | ${fmt(ratio(r), 2)} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.peakRssMb)} | ${(r.runs ?? []).join(', ')} |`,
+  );
 }
 for (const r of rows.filter((x) => x.extra)) {
   const h = r.extra?.['halfRate'] as { target: number; reqPerSec: number; p50Ms: number; p99Ms: number } | undefined;
   const p = r.extra?.['halfRatePaced'] as { rate: number; p50Ms: number; p99Ms: number; maxMs: number } | undefined;
-  if (h) lines.push(`| ${r.name} @ ${h.target}/s (autocannon overallRate) | ${fmt(h.reqPerSec)} | | ${fmt(h.p50Ms, 2)} | ${fmt(h.p99Ms, 2)} | | |`);
+  if (h)
+    lines.push(
+      `| ${r.name} @ ${h.target}/s (autocannon overallRate) | ${fmt(h.reqPerSec)} | | ${fmt(h.p50Ms, 2)} | ${fmt(h.p99Ms, 2)} | | |`,
+    );
   if (p) lines.push(`| ${r.name} @ ${p.rate}/s (evenly paced) | ${fmt(p.rate)} | | ${fmt(p.p50Ms, 2)} | ${fmt(p.p99Ms, 2)} | | |`);
 }
-for (const c of cold) lines.push(`| cold start: ${c.mode} | | | ${fmt(c.medianMs)} (median) | ${fmt(c.maxMs)} (max) | | ${c.error ?? c.runsMs.map((x) => Math.round(x)).join(', ')} |`);
+for (const c of cold)
+  lines.push(
+    `| cold start: ${c.mode} | | | ${fmt(c.medianMs)} (median) | ${fmt(c.maxMs)} (max) | | ${c.error ?? c.runsMs.map((x) => Math.round(x)).join(', ')} |`,
+  );
 if (workersNote) lines.push('', `workers: ${workersNote}`);
 if (redisNote) lines.push('', `redis: ${redisNote}`);
 
@@ -234,7 +250,8 @@ if (httpRedis && http) lines.push(`- pai-sso-http (redis) / pai-sso-http (memory
 if (half) lines.push(check('pai-sso-http p99 at half max (autocannon overallRate)', half.p99Ms, 10, ' ms', false));
 if (halfPaced) lines.push(check('pai-sso-http p99 at half max (evenly paced)', halfPaced.p99Ms, 10, ' ms', false));
 if (pai && by('samlify')) lines.push(check('pai-sso / samlify', pai.opsPerSec / (by('samlify') as Row).opsPerSec, 6, '×'));
-if (pai && by('xml-crypto-naive')) lines.push(check('pai-sso / xml-crypto-naive', pai.opsPerSec / (by('xml-crypto-naive') as Row).opsPerSec, 3.5, '×'));
+if (pai && by('xml-crypto-naive'))
+  lines.push(check('pai-sso / xml-crypto-naive', pai.opsPerSec / (by('xml-crypto-naive') as Row).opsPerSec, 3.5, '×'));
 for (const c of cold) if (!c.error) lines.push(check(`cold start ${c.mode} (median)`, c.medianMs, 500, ' ms', false));
 const bad = rows.reduce((s, r) => s + ((r.extra?.['bad'] as number | undefined) ?? 0), 0);
 if (bad) lines.push(`- HTTP runs saw ${bad} non-2xx answers or errors`);

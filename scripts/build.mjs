@@ -18,7 +18,15 @@ const work = await mkdtemp(join(root, 'node_modules', '.cache', 'pai-sso-build-'
 try {
   // 1. The schema module as plain JS, to hand the very same schema object to Ajv.
   const schemaJs = join(work, 'schema.mjs');
-  await build({ entryPoints: [`${root}src/config/shape-validator.ts`], outfile: schemaJs, bundle: true, platform: 'node', format: 'esm', packages: 'external', logLevel: 'warning' });
+  await build({
+    entryPoints: [`${root}src/config/shape-validator.ts`],
+    outfile: schemaJs,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    logLevel: 'warning',
+  });
   const { AJV_OPTIONS, ConfigSchema } = await import(pathToFileURL(schemaJs).href);
   const { Ajv } = await import('ajv');
   const standaloneCode = (await import('ajv/dist/standalone/index.js')).default.default;

@@ -91,8 +91,7 @@ export const DEFAULT_SESSION_DURATION = 3600;
 // --- ARNs and names ----------------------------------------------------------------------
 
 export const roleArn = (accountId: string, roleName: string): string => `acs:ram::${accountId}:role/${roleName}`;
-export const samlProviderArn = (accountId: string, provider: string): string =>
-  `acs:ram::${accountId}:saml-provider/${provider}`;
+export const samlProviderArn = (accountId: string, provider: string): string => `acs:ram::${accountId}:saml-provider/${provider}`;
 
 export const ACCOUNT_ID_PATTERN = /^[0-9]{10,20}$/;
 export const ROLE_NAME_PATTERN = /^[A-Za-z0-9.-]{1,64}$/;

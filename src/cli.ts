@@ -41,7 +41,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
 
   try {
-    if (!['serve', 'check', 'metadata', 'user', 'session', 'register'].includes(command)) throw new UsageError(`unknown command "${command}"\n\n${HELP}`);
+    if (!['serve', 'check', 'metadata', 'user', 'session', 'register'].includes(command))
+      throw new UsageError(`unknown command "${command}"\n\n${HELP}`);
     const loaded: LoadedConfig = await loadConfig(configFlag, io.env);
     const warn = (m: string) => io.stderr.write(`warning: ${m}\n`);
     switch (command) {
@@ -55,7 +56,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         const problems = await checkIdentitySettings(loaded.config, io.env);
         if (problems.length > 0) throw new ConfigError(loaded.path, problems);
         const keys = await keysFor(loaded.config, warn);
-        io.stdout.write(`${loaded.path}: ok (site ${loaded.config.idp.site}, ${Object.keys(loaded.config.roles).length} roles, certificate ${keys.current.sha256} valid until ${keys.current.notAfter.toISOString()})\n`);
+        io.stdout.write(
+          `${loaded.path}: ok (site ${loaded.config.idp.site}, ${Object.keys(loaded.config.roles).length} roles, certificate ${keys.current.sha256} valid until ${keys.current.notAfter.toISOString()})\n`,
+        );
         return EXIT.ok;
       }
       case 'metadata': {

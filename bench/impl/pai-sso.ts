@@ -10,8 +10,19 @@ import { createSigner } from '../../src/saml/sign.js';
 // fresh IDs, buildResponseParts, the fast signer and base64, exactly what GET /sso/pai calls.
 
 const fx = await createFixture();
-const issue = createIssuer(fx.config.idp, siteFacts(fx.config.idp.site), createSigner({ privateKey: fx.keys.privateKey, certPem: fx.keys.current.pem }, { signResponse: fx.config.idp.signResponse }));
-const once = () => issue({ ...assertionSubject(fx.user, fx.config.idp), roles: fx.roles, authnInstant: new Date(), sessionIndex: '_bench-session', now: new Date() });
+const issue = createIssuer(
+  fx.config.idp,
+  siteFacts(fx.config.idp.site),
+  createSigner({ privateKey: fx.keys.privateKey, certPem: fx.keys.current.pem }, { signResponse: fx.config.idp.signResponse }),
+);
+const once = () =>
+  issue({
+    ...assertionSubject(fx.user, fx.config.idp),
+    roles: fx.roles,
+    authnInstant: new Date(),
+    sessionIndex: '_bench-session',
+    now: new Date(),
+  });
 
 // A benchmark of output nobody accepts is meaningless: check one with node-saml first.
 const check = await createVerifier(fx.config.idp.site, fx.keys.current.pem)(once().samlResponse);

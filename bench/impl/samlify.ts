@@ -102,5 +102,7 @@ await runImpl(
   keyObject ? 'samlify (KeyObject)' : 'samlify',
   once,
   undefined,
-  keyObject ? 'samlify 2 createLoginResponse, privateKey passed as a KeyObject' : 'samlify 2 createLoginResponse, PEM private key as documented',
+  keyObject
+    ? 'samlify 2 createLoginResponse, privateKey passed as a KeyObject'
+    : 'samlify 2 createLoginResponse, PEM private key as documented',
 );

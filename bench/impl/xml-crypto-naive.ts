@@ -10,8 +10,19 @@ import { createReferenceSigner } from '../../test/helpers/sign-reference.js';
 // parse, XPath, exclusive c14n, digest, c14n SignedInfo, sign, serialise). Same KeyObject.
 
 const fx = await createFixture();
-const issue = createIssuer(fx.config.idp, siteFacts(fx.config.idp.site), createReferenceSigner({ privateKey: fx.keys.privateKey, certPem: fx.keys.current.pem }, { signResponse: fx.config.idp.signResponse }));
-const once = () => issue({ ...assertionSubject(fx.user, fx.config.idp), roles: fx.roles, authnInstant: new Date(), sessionIndex: '_bench-session', now: new Date() });
+const issue = createIssuer(
+  fx.config.idp,
+  siteFacts(fx.config.idp.site),
+  createReferenceSigner({ privateKey: fx.keys.privateKey, certPem: fx.keys.current.pem }, { signResponse: fx.config.idp.signResponse }),
+);
+const once = () =>
+  issue({
+    ...assertionSubject(fx.user, fx.config.idp),
+    roles: fx.roles,
+    authnInstant: new Date(),
+    sessionIndex: '_bench-session',
+    now: new Date(),
+  });
 
 const check = await createVerifier(fx.config.idp.site, fx.keys.current.pem)(once().samlResponse);
 if (!check.ok) throw new Error(`xml-crypto-naive output does not verify: ${check.reason}`);

@@ -6,7 +6,16 @@ import type { Config } from '../../src/config/schema.js';
 import type { KeyMaterial } from '../../src/keys/store.js';
 import type { User } from '../../src/identity/user.js';
 import { createRoleMapper, type GrantedRole } from '../../src/mapping/roles.js';
-import { PASSWORD, USERNAME, fixtureKeys, freePort, localFiles, minimalConfig, tempDir, writeFixtureUsers } from '../../test/helpers/fixture.js';
+import {
+  PASSWORD,
+  USERNAME,
+  fixtureKeys,
+  freePort,
+  localFiles,
+  minimalConfig,
+  tempDir,
+  writeFixtureUsers,
+} from '../../test/helpers/fixture.js';
 
 // One deployment shape for every implementation, so "equivalent assertion" means the
 // same issuer, site, NameID, one role, RoleSessionName and SessionDuration everywhere.
@@ -25,7 +34,11 @@ export interface Fixture {
   cleanup(): Promise<void>;
 }
 
-export function rawConfig(dir: string, port: number, extra: { workers?: number; logLevel?: string; redisUrl?: string } = {}): Record<string, unknown> {
+export function rawConfig(
+  dir: string,
+  port: number,
+  extra: { workers?: number; logLevel?: string; redisUrl?: string } = {},
+): Record<string, unknown> {
   return {
     ...minimalConfig(),
     server: {
@@ -55,7 +68,9 @@ export function supportsWorkers(): boolean {
 }
 
 /** Temp dir with keys already created, a users file and a config file the real CLI can load. */
-export async function createFixture(opts: { workers?: number; port?: number; logLevel?: string; redisUrl?: string } = {}): Promise<Fixture> {
+export async function createFixture(
+  opts: { workers?: number; port?: number; logLevel?: string; redisUrl?: string } = {},
+): Promise<Fixture> {
   const dir = await tempDir('pai-sso-bench-');
   const port = opts.port ?? (await freePort());
   const raw = rawConfig(dir, port, opts);

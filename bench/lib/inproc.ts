@@ -33,7 +33,11 @@ export interface ImplOptions {
 export function implOptions(argv = process.argv.slice(2)): ImplOptions {
   const { values } = parseArgs({
     args: argv,
-    options: { runs: { type: 'string', default: '5' }, seconds: { type: 'string', default: '3' }, warmup: { type: 'string', default: '1' } },
+    options: {
+      runs: { type: 'string', default: '5' },
+      seconds: { type: 'string', default: '3' },
+      warmup: { type: 'string', default: '1' },
+    },
     allowPositionals: true,
     // Implementations add their own flags (samlify's --key-object).
     strict: false,

@@ -21,7 +21,13 @@ export interface PacedResult {
   readonly maxMs: number;
 }
 
-export async function paced(opts: { url: string; headers: Record<string, string>; rate: number; seconds: number; maxSockets?: number }): Promise<PacedResult> {
+export async function paced(opts: {
+  url: string;
+  headers: Record<string, string>;
+  rate: number;
+  seconds: number;
+  maxSockets?: number;
+}): Promise<PacedResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 64 });
   const total = Math.round(opts.rate * opts.seconds);
   const lat = new Float64Array(total);

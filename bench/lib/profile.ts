@@ -39,7 +39,6 @@ function shortUrl(url: string): string {
   return url.replace(/^file:\/\//, '');
 }
 
-
 /** Calls `visit` with each sampled node and the time attributed to it; returns the total (µs). */
 function eachSample(profile: CpuProfile, visit: (node: ProfileNode, dt: number) => void): number {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));

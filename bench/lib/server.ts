@@ -53,7 +53,9 @@ export function spawnServer(opts: SpawnOptions): ServerProcess {
   const child = spawn(cmd as string, args, { cwd: root, stdio: ['ignore', out, out], env: { ...process.env, ...opts.env } });
   if (child.pid === undefined) throw new Error('server did not spawn');
   const exited = new Promise<number>((resolve) =>
-    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 + (({ SIGTERM: 15, SIGKILL: 9, SIGINT: 2 }) as Record<string, number>)[signal]! : 1))),
+    child.once('exit', (code, signal) =>
+      resolve(code ?? (signal ? 128 + ({ SIGTERM: 15, SIGKILL: 9, SIGINT: 2 } as Record<string, number>)[signal]! : 1)),
+    ),
   );
   return { child, pid: child.pid, base: `http://127.0.0.1:${opts.port}`, spawnedAt, exited, logFile: opts.logFile };
 }
@@ -65,7 +67,10 @@ export interface SimpleResponse {
 }
 
 /** One request on a fresh connection (setup and probes only; load uses keep-alive agents). */
-export function httpRequest(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string; agent?: import('node:http').Agent } = {}): Promise<SimpleResponse> {
+export function httpRequest(
+  url: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string; agent?: import('node:http').Agent } = {},
+): Promise<SimpleResponse> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: opts.method ?? 'GET', headers: opts.headers, agent: opts.agent ?? false }, (res) => {
       const chunks: Buffer[] = [];
@@ -108,16 +113,30 @@ function setCookies(res: SimpleResponse): Map<string, string> {
   return out;
 }
 
-const cookieHeader = (jar: Map<string, string>) => [...jar].filter(([, v]) => v !== '').map(([k, v]) => `${k}=${v}`).join('; ');
+const cookieHeader = (jar: Map<string, string>) =>
+  [...jar]
+    .filter(([, v]) => v !== '')
+    .map(([k, v]) => `${k}=${v}`)
+    .join('; ');
 
 export function csrfOf(html: string): string {
   const m = /name="csrf" value="([^"]*)"/.exec(html);
   if (!m?.[1]) throw new Error('no csrf field on the login page');
-  return m[1].replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  return m[1]
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 }
 
 /** GET /login then POST /login with the csrf field; returns the status and the Cookie header to reuse. */
-export async function login(base: string, username: string, password: string, agent?: import('node:http').Agent): Promise<{ status: number; cookie: string }> {
+export async function login(
+  base: string,
+  username: string,
+  password: string,
+  agent?: import('node:http').Agent,
+): Promise<{ status: number; cookie: string }> {
   const jar = new Map<string, string>();
   const page = await httpRequest(`${base}/login?returnTo=%2F`, { agent });
   for (const [k, v] of setCookies(page)) jar.set(k, v);
@@ -126,7 +145,11 @@ export async function login(base: string, username: string, password: string, ag
     method: 'POST',
     agent,
     body,
-    headers: { cookie: cookieHeader(jar), 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)) },
+    headers: {
+      cookie: cookieHeader(jar),
+      'content-type': 'application/x-www-form-urlencoded',
+      'content-length': String(Buffer.byteLength(body)),
+    },
   });
   for (const [k, v] of setCookies(res)) jar.set(k, v);
   return { status: res.status, cookie: cookieHeader(jar) };

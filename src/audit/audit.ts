@@ -21,15 +21,48 @@ export type AuditEvent =
       assertionId: string;
       roleSessionName: string;
     })
-  | (Common & { event: 'assertion.denied'; user: string; reason: 'no-role' | 'role-not-granted' | 'unknown-target'; target?: string; role?: string })
-  | (Common & { event: 'login.failed'; user: string; source?: string; reason: 'bad-credentials' | 'csrf' | 'source-unavailable' | (string & {}) })
+  | (Common & {
+      event: 'assertion.denied';
+      user: string;
+      reason: 'no-role' | 'role-not-granted' | 'unknown-target';
+      target?: string;
+      role?: string;
+    })
+  | (Common & {
+      event: 'login.failed';
+      user: string;
+      source?: string;
+      reason: 'bad-credentials' | 'csrf' | 'source-unavailable' | (string & {});
+    })
   | (Common & { event: 'login.succeeded'; user: string; userId: string; source: string; groups: readonly string[] })
   | (Common & { event: 'logout'; user: string; sid?: string })
-  | (Common & { event: 'groups.refresh'; user: string; source: string; result: 'updated' | 'user-gone' | 'sign-in-again' | 'unavailable'; groups?: readonly string[] })
-  | (Common & { event: 'login.throttled'; user: string; scope: 'username' | 'address' | 'rate'; locked: boolean; retryAfter: number; path: string })
+  | (Common & {
+      event: 'groups.refresh';
+      user: string;
+      source: string;
+      result: 'updated' | 'user-gone' | 'sign-in-again' | 'unavailable';
+      groups?: readonly string[];
+    })
+  | (Common & {
+      event: 'login.throttled';
+      user: string;
+      scope: 'username' | 'address' | 'rate';
+      locked: boolean;
+      retryAfter: number;
+      path: string;
+    })
   | (Common & { event: 'login.locked'; user: string; scope: 'username' | 'address'; seconds: number; failures: number; path: string })
   | (Common & { event: 'session.refused'; user: string; sid: string; reason: string })
-  | (Common & { event: 'session.revoked'; by: 'admin'; operator: string; scope: 'sid' | 'user' | 'all'; user?: string; sid?: string; count: number; host: string })
+  | (Common & {
+      event: 'session.revoked';
+      by: 'admin';
+      operator: string;
+      scope: 'sid' | 'user' | 'all';
+      user?: string;
+      sid?: string;
+      count: number;
+      host: string;
+    })
   | (Common & { event: 'request.rejected'; status: number; reason: string; path: string });
 
 export type Audit = (e: AuditEvent) => void;

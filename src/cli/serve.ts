@@ -55,7 +55,11 @@ async function prepare(loaded: LoadedConfig, io: CliIo, log: Logger): Promise<Ke
   // Settings the identity sources would refuse: before anything is written to disk.
   const problems = await checkIdentitySettings(config, io.env);
   if (problems.length > 0) throw new ConfigError(loaded.path, problems);
-  if (loaded.embedded) log.warn({ config: loaded.path }, 'no config/gateway.yaml: serving the embedded default (copy config/gateway.example.yaml to change it)');
+  if (loaded.embedded)
+    log.warn(
+      { config: loaded.path },
+      'no config/gateway.yaml: serving the embedded default (copy config/gateway.example.yaml to change it)',
+    );
   const keys = await keysFor(config, (m) => log.warn(m));
   for (const f of keys.created) log.info({ file: f }, 'created');
 
@@ -82,7 +86,11 @@ async function startServer(config: Config, keys: KeyMaterial, io: CliIo, log: Lo
   if (announce) for (const w of mappingWarnings(config, sources)) log.warn(w);
   const store = await createStore(config.state, {
     env: io.env,
-    onError: (err) => log.error({ store: config.state.store, err: { message: err.message } }, 'state store unreachable: refusing sign-ins and assertions (503) until it is back'),
+    onError: (err) =>
+      log.error(
+        { store: config.state.store, err: { message: err.message } },
+        'state store unreachable: refusing sign-ins and assertions (503) until it is back',
+      ),
     onReady: () => log.info({ store: config.state.store }, 'state store reachable again'),
   });
   let app;
@@ -99,7 +107,15 @@ async function startServer(config: Config, keys: KeyMaterial, io: CliIo, log: Lo
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.server.port;
     log.info(
-      { url: publicRoot(config), listen: `${config.server.host}:${port}`, site: config.idp.site, entityId: config.idp.entityId, cert: keys.current.sha256, workers: workerCount(config), host: hostname() },
+      {
+        url: publicRoot(config),
+        listen: `${config.server.host}:${port}`,
+        site: config.idp.site,
+        entityId: config.idp.entityId,
+        cert: keys.current.sha256,
+        workers: workerCount(config),
+        host: hostname(),
+      },
       `pai-sso ready: open ${publicRoot(config)}`,
     );
   }
@@ -139,7 +155,10 @@ export async function serve(loaded: LoadedConfig, io: CliIo): Promise<number> {
 
   const log = createLogger(config.log.level);
   if (config.server.workers === 'auto' && config.state.store === 'memory' && availableParallelism() > 1) {
-    log.info({ workers: 1 }, 'server.workers auto: 1 worker, because state.store is memory (per process); use state.store: redis for one worker per core');
+    log.info(
+      { workers: 1 },
+      'server.workers auto: 1 worker, because state.store is memory (per process); use state.store: redis for one worker per core',
+    );
   }
   const keys = await prepare(loaded, io, log);
   if (workers <= 1) {
@@ -168,7 +187,15 @@ async function runPrimary(config: Config, keys: KeyMaterial, workers: number, lo
     fork().catch((err: Error) => log.error({ err: { message: err.message } }, 'replacement worker failed'));
   });
   log.info(
-    { url: publicRoot(config), listen: `${config.server.host}:${config.server.port}`, site: config.idp.site, entityId: config.idp.entityId, cert: keys.current.sha256, workers, host: hostname() },
+    {
+      url: publicRoot(config),
+      listen: `${config.server.host}:${config.server.port}`,
+      site: config.idp.site,
+      entityId: config.idp.entityId,
+      cert: keys.current.sha256,
+      workers,
+      host: hostname(),
+    },
     `pai-sso ready: open ${publicRoot(config)}`,
   );
   return onSignal(async (signal) => {

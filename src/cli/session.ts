@@ -20,7 +20,7 @@ the user's groups) applies on the user's next request, and a restart ends every 
 
 const MEMORY_REFUSAL =
   'session list/revoke need state.store: redis. With the memory store the sessions live inside the running gateway process, ' +
-  'which this command cannot reach. There, `pai-sso user remove NAME` or a change of the user\'s groups applies on their next request, ' +
+  "which this command cannot reach. There, `pai-sso user remove NAME` or a change of the user's groups applies on their next request, " +
   'and restarting the gateway ends every session.';
 
 async function connected(store: StateStore, timeoutMs: number): Promise<void> {
@@ -34,7 +34,15 @@ async function connected(store: StateStore, timeoutMs: number): Promise<void> {
 }
 
 const row = (r: SessionRecord) =>
-  [r.sid, r.username, r.userId, r.source, new Date(r.issued).toISOString(), new Date(r.expires).toISOString(), r.revoked ? 'revoked' : 'active'].join('\t');
+  [
+    r.sid,
+    r.username,
+    r.userId,
+    r.source,
+    new Date(r.issued).toISOString(),
+    new Date(r.expires).toISOString(),
+    r.revoked ? 'revoked' : 'active',
+  ].join('\t');
 
 /** `pai-sso session list|revoke`: for an administrator responding to an incident. */
 export async function runSession(args: string[], config: Config, io: CliIo): Promise<number> {
@@ -43,7 +51,12 @@ export async function runSession(args: string[], config: Config, io: CliIo): Pro
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { user: { type: 'string' }, sid: { type: 'string' }, all: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+    options: {
+      user: { type: 'string' },
+      sid: { type: 'string' },
+      all: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
   });
   if (positionals.length > 0) throw new UsageError(SESSION_USAGE);
   if (action === 'list' && (values.sid !== undefined || values.all)) throw new UsageError(SESSION_USAGE);
@@ -63,7 +76,7 @@ export async function runSession(args: string[], config: Config, io: CliIo): Pro
       return EXIT.ok;
     }
     // Audit lines go to stderr as JSON (stdout stays for people); a log shipper can take either.
-    const audit = createAudit(createLogger('info', io.stderr as DestinationStream) as FastifyBaseLogger);
+    const audit = createAudit(createLogger('info', io.stderr));
     const common = { by: 'admin' as const, host: hostname(), ip: '-', operator: io.env['SUDO_USER'] ?? io.env['USER'] ?? '-' };
     if (values.sid !== undefined) {
       const r = await records.revoke(values.sid);

@@ -34,10 +34,14 @@ export async function runUser(args: string[], config: Config, io: CliIo): Promis
         },
       });
       const name = positionals[0];
-      if (!name || positionals.length > 1) throw new UsageError('usage: pai-sso user add NAME [--groups a,b] [--display-name X] [--email E] [--password-stdin] [--force]');
+      if (!name || positionals.length > 1)
+        throw new UsageError('usage: pai-sso user add NAME [--groups a,b] [--display-name X] [--email E] [--password-stdin] [--force]');
       if (!USERNAME_PATTERN.test(name)) throw new UsageError('usernames are 1-64 letters, digits, ".", "_", "@" or "-"');
       if (users[name] && !values.force) throw new UsageError(`user ${name} exists; pass --force to replace their password and groups`);
-      const groups = values.groups.split(',').map((g) => g.trim()).filter(Boolean);
+      const groups = values.groups
+        .split(',')
+        .map((g) => g.trim())
+        .filter(Boolean);
       const bad = groups.find((g) => !GROUP_PATTERN.test(g));
       if (bad !== undefined) throw new UsageError(`invalid group name "${bad}"`);
       const password = await readPassword(io, values['password-stdin']);

@@ -48,9 +48,7 @@ export const RegisterRoleSchema = Type.Object(
 
 export const RegisterAccountSchema = Type.Object(
   {
-    profile: Type.Optional(
-      Type.String({ minLength: 1, description: 'aliyun CLI profile (~/.aliyun/config.json) used for this account' }),
-    ),
+    profile: Type.Optional(Type.String({ minLength: 1, description: 'aliyun CLI profile (~/.aliyun/config.json) used for this account' })),
   },
   Strict,
 );
@@ -130,7 +128,8 @@ export function checkRegister(c: RegisterRefs): ConfigProblem[] {
       }
     }
     (role.trustedServices ?? []).forEach((s, i) => {
-      if (!SERVICE_PRINCIPAL_PATTERN.test(s)) push(`roles.${key}.trustedServices.${i}`, 'must be a service principal like dataworks.aliyuncs.com');
+      if (!SERVICE_PRINCIPAL_PATTERN.test(s))
+        push(`roles.${key}.trustedServices.${i}`, 'must be a service principal like dataworks.aliyuncs.com');
     });
     (role.systemPolicies ?? []).forEach((p, i) => {
       if (!POLICY_NAME_PATTERN.test(p)) push(`roles.${key}.systemPolicies.${i}`, 'must be 1-128 letters, digits or "-"');

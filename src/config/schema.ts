@@ -11,9 +11,12 @@ import { LoginThrottleSchema } from './throttle-schema.js';
 
 const Strict = { additionalProperties: false } as const;
 
-export const SiteSchema = Type.Union(SITE_IDS.map((s) => Type.Literal(s)), {
-  description: 'Alibaba Cloud site of every configured account: cn (aliyun.com) or intl (alibabacloud.com)',
-});
+export const SiteSchema = Type.Union(
+  SITE_IDS.map((s) => Type.Literal(s)),
+  {
+    description: 'Alibaba Cloud site of every configured account: cn (aliyun.com) or intl (alibabacloud.com)',
+  },
+);
 
 const Seconds = (min: number, max: number, def: number, description: string) =>
   Type.Integer({ minimum: min, maximum: max, default: def, description });
@@ -23,7 +26,10 @@ export const ServerSchema = Type.Object(
     baseUrl: Type.String({ description: 'Public base URL users reach the gateway at' }),
     host: Type.String({ default: '127.0.0.1' }),
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
-    trustProxy: Type.Union([Type.Boolean(), Type.String(), Type.Array(Type.String())], { default: false, description: 'Deprecated: false, or addresses/CIDRs (read as trustedProxies); true is refused' }),
+    trustProxy: Type.Union([Type.Boolean(), Type.String(), Type.Array(Type.String())], {
+      default: false,
+      description: 'Deprecated: false, or addresses/CIDRs (read as trustedProxies); true is refused',
+    }),
     trustedProxies: Type.Array(Type.String(), { default: [], description: 'Proxy addresses or CIDRs whose X-Forwarded-For is believed' }),
     bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 1048576, default: 16384 }),
     loginAttemptsPerMinute: Type.Integer({ minimum: 1, maximum: 10000, default: 20, description: 'POST /login per client address' }),
@@ -85,7 +91,9 @@ export const RoleSchema = Type.Object(
     account: Type.String(),
     roleName: Type.String(),
     label: Type.Optional(Type.String({ maxLength: 128 })),
-    sessionDuration: Type.Optional(Type.Integer({ description: `Console session seconds, ${SESSION_DURATION_MIN}..${SESSION_DURATION_MAX}` })),
+    sessionDuration: Type.Optional(
+      Type.Integer({ description: `Console session seconds, ${SESSION_DURATION_MIN}..${SESSION_DURATION_MAX}` }),
+    ),
   },
   Strict,
 );
@@ -116,10 +124,7 @@ export const SessionSchema = Type.Object(
   Strict,
 );
 
-export const LocalIdentitySchema = Type.Object(
-  { usersFile: Type.String({ default: 'config/users.yaml' }) },
-  Strict,
-);
+export const LocalIdentitySchema = Type.Object({ usersFile: Type.String({ default: 'config/users.yaml' }) }, Strict);
 
 export const SourceKindSchema = Type.Union([
   Type.Literal('local'),

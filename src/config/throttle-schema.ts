@@ -2,7 +2,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { ConfigProblem } from './errors.js';
 
 const Strict = { additionalProperties: false } as const;
-const Int = (min: number, max: number, def: number, description: string) => Type.Integer({ minimum: min, maximum: max, default: def, description });
+const Int = (min: number, max: number, def: number, description: string) =>
+  Type.Integer({ minimum: min, maximum: max, default: def, description });
 
 // Defaults after the OWASP Authentication Cheat Sheet ("Account Lockout": a threshold,
 // an observation window and a lockout duration; prefer growing delays to a permanent
@@ -47,7 +48,9 @@ export function checkLoginThrottle(t: LoginThrottleConfig | undefined): ConfigPr
       out.push({ path: `server.loginThrottle.${scope}.freeFailures`, reason: `must be below ${scope}.lockoutAfter (${s.lockoutAfter})` });
     }
   }
-  if (t.maxDelaySeconds < t.baseDelaySeconds) out.push({ path: 'server.loginThrottle.maxDelaySeconds', reason: 'must not be below baseDelaySeconds' });
-  if (t.maxLockoutSeconds < t.lockoutSeconds) out.push({ path: 'server.loginThrottle.maxLockoutSeconds', reason: 'must not be below lockoutSeconds' });
+  if (t.maxDelaySeconds < t.baseDelaySeconds)
+    out.push({ path: 'server.loginThrottle.maxDelaySeconds', reason: 'must not be below baseDelaySeconds' });
+  if (t.maxLockoutSeconds < t.lockoutSeconds)
+    out.push({ path: 'server.loginThrottle.maxLockoutSeconds', reason: 'must not be below lockoutSeconds' });
   return out;
 }

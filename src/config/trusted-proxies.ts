@@ -24,7 +24,11 @@ export function cidrProblem(entry: string): string | undefined {
 
 /** The old `server.trustProxy` forms that are really address lists (a string may be comma-separated). */
 function legacyEntries(trustProxy: ProxySettings['trustProxy']): string[] {
-  if (typeof trustProxy === 'string') return trustProxy.split(',').map((s) => s.trim()).filter(Boolean);
+  if (typeof trustProxy === 'string')
+    return trustProxy
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   if (Array.isArray(trustProxy)) return trustProxy.filter((s): s is string => typeof s === 'string').map((s) => s.trim());
   return [];
 }
@@ -43,7 +47,11 @@ export function trustedProxyProblems(server: ProxySettings): ConfigProblem[] {
     const reason = cidrProblem(e);
     const where = typeof server.trustProxy === 'string' ? 'server.trustProxy' : `server.trustProxy.${i}`;
     // A bare number was Fastify's hop count: it trusts whatever the nearest hops say, proxy or not.
-    if (reason) out.push({ path: where, reason: /^\d+$/.test(e) ? 'hop counts are not supported; list your proxies in server.trustedProxies' : reason });
+    if (reason)
+      out.push({
+        path: where,
+        reason: /^\d+$/.test(e) ? 'hop counts are not supported; list your proxies in server.trustedProxies' : reason,
+      });
   });
   (Array.isArray(server.trustedProxies) ? server.trustedProxies : []).forEach((e: unknown, i) => {
     const reason = typeof e === 'string' ? cidrProblem(e) : 'must be a string';

@@ -16,7 +16,10 @@ import {
 } from '../alibaba.js';
 
 function toPath(instancePath: string, extra?: string): string {
-  const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (extra !== undefined) parts.push(extra);
   return parts.length ? parts.join('.') : '(root)';
 }
@@ -47,9 +50,8 @@ function shapeProblems(errors: ErrorObject[]): ConfigProblem[] {
   for (const e of errors) {
     if (e.keyword === 'const') continue;
     const values = allowed.get(e.instancePath);
-    const p = e.keyword === 'anyOf' && values
-      ? { path: toPath(e.instancePath), reason: `must be one of: ${values.join(', ')}` }
-      : describe(e);
+    const p =
+      e.keyword === 'anyOf' && values ? { path: toPath(e.instancePath), reason: `must be one of: ${values.join(', ')}` } : describe(e);
     const key = `${p.path}\0${p.reason}`;
     if (e.keyword === 'anyOf' || !allowed.has(e.instancePath)) byPath.set(key, p);
   }
@@ -71,17 +73,19 @@ function checkReferences(raw: Config): ConfigProblem[] {
   const push = (path: string, reason: string) => out.push({ path, reason });
 
   let base: URL | undefined;
-  if (typeof c.server.baseUrl === 'string') try {
-    base = new URL(c.server.baseUrl);
-  } catch {
-    push('server.baseUrl', 'must be an absolute http(s) URL');
-  }
+  if (typeof c.server.baseUrl === 'string')
+    try {
+      base = new URL(c.server.baseUrl);
+    } catch {
+      push('server.baseUrl', 'must be an absolute http(s) URL');
+    }
   if (base && (!/^https?:$/.test(base.protocol) || base.search || base.hash || base.username)) {
     push('server.baseUrl', 'must be an http(s) URL without credentials, query or fragment');
   }
 
   for (const [name, a] of Object.entries(c.accounts)) {
-    if (!ACCOUNT_ID_PATTERN.test(a.accountId)) push(`accounts.${name}.accountId`, 'must be a numeric Alibaba Cloud account ID (10-20 digits)');
+    if (!ACCOUNT_ID_PATTERN.test(a.accountId))
+      push(`accounts.${name}.accountId`, 'must be a numeric Alibaba Cloud account ID (10-20 digits)');
     if (!SAML_PROVIDER_NAME_PATTERN.test(a.samlProvider)) {
       push(`accounts.${name}.samlProvider`, 'must be 1-128 letters, digits, ".", "-", "_", not starting or ending with a symbol');
     }
@@ -116,7 +120,8 @@ function checkReferences(raw: Config): ConfigProblem[] {
   const identity = obj(raw.identity);
   const kinds = identity.source === undefined ? [] : Array.isArray(identity.source) ? identity.source : [identity.source];
   for (const kind of kinds) {
-    if (kind !== 'local' && (identity as Record<string, unknown>)[kind] === undefined) push(`identity.${kind}`, `is required when identity.source includes "${kind}"`);
+    if (kind !== 'local' && (identity as Record<string, unknown>)[kind] === undefined)
+      push(`identity.${kind}`, `is required when identity.source includes "${kind}"`);
   }
   if (c.session.idleTimeoutSeconds > c.session.absoluteTimeoutSeconds) {
     push('session.idleTimeoutSeconds', 'must not exceed session.absoluteTimeoutSeconds');
@@ -130,7 +135,8 @@ function checkReferences(raw: Config): ConfigProblem[] {
 function checkState(state: Partial<Config['state']>, workers: unknown): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   const redis = state.redis;
-  if (state.store === 'redis' && redis === undefined) out.push({ path: 'state.redis.url', reason: 'is required when state.store is "redis"' });
+  if (state.store === 'redis' && redis === undefined)
+    out.push({ path: 'state.redis.url', reason: 'is required when state.store is "redis"' });
   if (redis && typeof redis.url === 'string') {
     let url: URL | undefined;
     try {
@@ -138,14 +144,20 @@ function checkState(state: Partial<Config['state']>, workers: unknown): ConfigPr
     } catch {
       /* below */
     }
-    if (!url || !/^rediss?:$/.test(url.protocol) || !url.hostname) out.push({ path: 'state.redis.url', reason: 'must be a redis://host:port or rediss://host:port URL' });
-    else if (url.password) out.push({ path: 'state.redis.url', reason: 'must not carry a password: name an environment variable in state.redis.passwordEnv' });
+    if (!url || !/^rediss?:$/.test(url.protocol) || !url.hostname)
+      out.push({ path: 'state.redis.url', reason: 'must be a redis://host:port or rediss://host:port URL' });
+    else if (url.password)
+      out.push({ path: 'state.redis.url', reason: 'must not carry a password: name an environment variable in state.redis.passwordEnv' });
     if (url && redis.tls && url.protocol !== 'rediss:') out.push({ path: 'state.redis.tls', reason: 'needs a rediss:// URL' });
   }
   // Each worker would keep its own sessions, revocations and login counters: a logout on
   // one worker would not be seen by the next, and a lockout would count per worker.
   if (state.store !== 'redis' && typeof workers === 'number' && workers > 1) {
-    out.push({ path: 'server.workers', reason: 'more than 1 worker needs state.store: redis (the memory store is per process: sessions, revocations and login limits would not be shared)' });
+    out.push({
+      path: 'server.workers',
+      reason:
+        'more than 1 worker needs state.store: redis (the memory store is per process: sessions, revocations and login limits would not be shared)',
+    });
   }
   return out;
 }

@@ -21,14 +21,28 @@ import { peerOf } from './peer.js';
  * groups instead), otherwise undefined with request.session fresh, or cleared when the
  * user has to sign in again (the route then sends them to the login).
  */
-export async function refreshStaleGroups(app: FastifyInstance, deps: GatewayDeps, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+export async function refreshStaleGroups(
+  app: FastifyInstance,
+  deps: GatewayDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply | undefined> {
   const session = request.session;
   if (!session) return undefined;
   if (deps.now() - (session.groupsAt ?? session.authTime) <= deps.config.session.groupsMaxAgeSeconds * 1000) return undefined;
 
   const kind = session.user.source;
   const audit = (result: 'updated' | 'user-gone' | 'sign-in-again' | 'unavailable', s: Session = session) =>
-    deps.audit({ event: 'groups.refresh', result, user: s.user.username, source: kind, ...(result === 'updated' ? { groups: s.user.groups } : {}), ip: request.ip, peer: peerOf(request), reqId: request.id });
+    deps.audit({
+      event: 'groups.refresh',
+      result,
+      user: s.user.username,
+      source: kind,
+      ...(result === 'updated' ? { groups: s.user.groups } : {}),
+      ip: request.ip,
+      peer: peerOf(request),
+      reqId: request.id,
+    });
   const signInAgain = (result: 'user-gone' | 'sign-in-again') => {
     audit(result);
     app.sessions.end(reply);
@@ -38,11 +52,11 @@ export async function refreshStaleGroups(app: FastifyInstance, deps: GatewayDeps
 
   if (kind === 'header') {
     const found = deps.sources.request?.kind === 'header' ? deps.sources.request.identify(request) : undefined;
-    return found && 'user' in found && found.user.id === session.user.id ? undefined : signInAgain('sign-in-again');
+    found && 'user' in found && found.user.id === session.user.id ? undefined : signInAgain('sign-in-again'); return;
   }
 
   const source = deps.sources.password.find((s) => s.kind === kind);
-  if (!source?.refresh) return signInAgain('sign-in-again');
+  if (!source?.refresh) { signInAgain('sign-in-again'); return; }
 
   let user;
   try {
@@ -51,9 +65,14 @@ export async function refreshStaleGroups(app: FastifyInstance, deps: GatewayDeps
     request.log.error({ err: { message: (err as Error).message }, source: kind }, 'group refresh failed');
     audit('unavailable');
     const nonce = newNonce();
-    return sendHtml(reply, 503, nonce, messagePage(nonce, 'Sign-in unavailable', 'The user directory cannot be reached. Try again shortly.'));
+    return sendHtml(
+      reply,
+      503,
+      nonce,
+      messagePage(nonce, 'Sign-in unavailable', 'The user directory cannot be reached. Try again shortly.'),
+    );
   }
-  if (!user || user.id !== session.user.id) return signInAgain('user-gone');
+  if (!user || user.id !== session.user.id) { signInAgain('user-gone'); return; }
   request.session = app.sessions.withFreshUser(reply, session, user);
   audit('updated', request.session);
   return undefined;

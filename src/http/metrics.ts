@@ -22,9 +22,24 @@ export const metricsPlugin = fp(
     collectDefaultMetrics({ register: registry, prefix: 'pai_sso_' });
     const metrics: GatewayMetrics = {
       registry,
-      assertionsIssued: new Counter({ name: 'pai_sso_assertions_issued_total', help: 'Signed SAML responses issued', labelNames: ['site'], registers: [registry] }),
-      assertionsDenied: new Counter({ name: 'pai_sso_assertions_denied_total', help: 'Open PAI requests refused', labelNames: ['reason'], registers: [registry] }),
-      logins: new Counter({ name: 'pai_sso_logins_total', help: 'Login attempts by result', labelNames: ['result'], registers: [registry] }),
+      assertionsIssued: new Counter({
+        name: 'pai_sso_assertions_issued_total',
+        help: 'Signed SAML responses issued',
+        labelNames: ['site'],
+        registers: [registry],
+      }),
+      assertionsDenied: new Counter({
+        name: 'pai_sso_assertions_denied_total',
+        help: 'Open PAI requests refused',
+        labelNames: ['reason'],
+        registers: [registry],
+      }),
+      logins: new Counter({
+        name: 'pai_sso_logins_total',
+        help: 'Login attempts by result',
+        labelNames: ['result'],
+        registers: [registry],
+      }),
       signSeconds: new Histogram({
         name: 'pai_sso_sign_seconds',
         help: 'Time to build and sign one SAML response',

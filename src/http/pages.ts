@@ -8,7 +8,13 @@ export const newNonce = (): string => randomBytes(16).toString('base64');
  * Every HTML page goes out through here: a fresh nonce, a CSP that allows exactly our
  * inline style and script, and no caching (pages carry CSRF tokens or assertions).
  */
-export function sendHtml(reply: FastifyReply, status: number, nonce: string, body: string, formAction: readonly string[] = ["'self'"]): FastifyReply {
+export function sendHtml(
+  reply: FastifyReply,
+  status: number,
+  nonce: string,
+  body: string,
+  formAction: readonly string[] = ["'self'"],
+): FastifyReply {
   const csp = [
     "default-src 'none'",
     `style-src 'nonce-${nonce}'`,

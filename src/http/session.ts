@@ -81,8 +81,13 @@ function isSession(v: unknown): v is Session {
   const s = v as Record<string, unknown>;
   const u = s['user'] as Record<string, unknown> | undefined;
   return (
-    typeof s['sid'] === 'string' && typeof s['authTime'] === 'number' && typeof s['lastSeen'] === 'number' &&
-    typeof s['csrf'] === 'string' && !!u && typeof u['id'] === 'string' && typeof u['username'] === 'string' &&
+    typeof s['sid'] === 'string' &&
+    typeof s['authTime'] === 'number' &&
+    typeof s['lastSeen'] === 'number' &&
+    typeof s['csrf'] === 'string' &&
+    !!u &&
+    typeof u['id'] === 'string' &&
+    typeof u['username'] === 'string' &&
     Array.isArray(u['groups'])
   );
 }
@@ -168,7 +173,15 @@ export const sessionPlugin = fp<SessionOptions>(
       const check = await opts.records.check(s.sid, s.user);
       const current = check.ok ? (opts.currentUser ? opts.currentUser(s.user) : s.user) : undefined;
       if (!current) {
-        opts.audit?.({ event: 'session.refused', user: s.user.username, sid: s.sid, reason: check.ok ? 'user-gone' : check.reason, ip: request.ip, peer: peerOf(request), reqId: request.id });
+        opts.audit?.({
+          event: 'session.refused',
+          user: s.user.username,
+          sid: s.sid,
+          reason: check.ok ? 'user-gone' : check.reason,
+          ip: request.ip,
+          peer: peerOf(request),
+          reqId: request.id,
+        });
         reply.clearCookie(opts.cookieName, base);
         return;
       }

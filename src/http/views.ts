@@ -8,10 +8,21 @@ ul.choices a:hover{background:#f6f8fa}header{display:flex;justify-content:space-
 
 function layout(nonce: string, title: string, body: Html, head: Html = html``): string {
   return html`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="referrer" content="no-referrer"><title>${title} · pai-sso</title>
-<style nonce="${nonce}">${raw(STYLE)}</style>${head}</head>
-<body>${body}</body></html>`.value;
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width,initial-scale=1" />
+        <meta name="referrer" content="no-referrer" />
+        <title>${title} · pai-sso</title>
+        <style nonce="${nonce}">
+          ${raw(STYLE)}
+        </style>
+        ${head}
+      </head>
+      <body>
+        ${body}
+      </body>
+    </html>`.value;
 }
 
 export interface LoginChoices {
@@ -27,29 +38,41 @@ export function loginPage(nonce: string, opts: { csrf: string; error?: string; u
     passwordSources.length === 0
       ? ''
       : html`<form method="post" action="/login">
-<input type="hidden" name="csrf" value="${opts.csrf}">
-${passwordSources.length > 1
-  ? html`<label for="source">Directory</label><select id="source" name="source">${passwordSources.map((s) => html`<option value="${s.kind}">${s.label}</option>`)}</select>`
-  : ''}
-<label for="username">Username</label><input id="username" name="username" autocomplete="username" required maxlength="256" value="${opts.username ?? ''}" autofocus>
-<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024">
-<button type="submit">Sign in</button>
-</form>`;
+          <input type="hidden" name="csrf" value="${opts.csrf}" />
+          ${
+            passwordSources.length > 1
+              ? html`<label for="source">Directory</label
+                  ><select id="source" name="source">
+                    ${passwordSources.map((s) => html`<option value="${s.kind}">${s.label}</option>`)}
+                  </select>`
+              : ''
+          }
+          <label for="username">Username</label
+          ><input id="username" name="username" autocomplete="username" required maxlength="256" value="${opts.username ?? ''}" autofocus />
+          <label for="password">Password</label
+          ><input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024" />
+          <button type="submit">Sign in</button>
+        </form>`;
   const buttons = redirects.length
-    ? html`<ul class="choices">${redirects.map((r) => html`<li><a href="${r.href}">Sign in with ${r.label}</a></li>`)}</ul>`
+    ? html`<ul class="choices">
+        ${redirects.map((r) => html`<li><a href="${r.href}">Sign in with ${r.label}</a></li>`)}
+      </ul>`
     : '';
   return layout(
     nonce,
     'Sign in',
     html`<h1>Sign in to open Alibaba Cloud PAI</h1>
-${opts.error ? html`<p class="err" role="alert">${opts.error}</p>` : ''}
-${buttons}${form}`,
+      ${opts.error ? html`<p class="err" role="alert">${opts.error}</p>` : ''} ${buttons}${form}`,
   );
 }
 
 function signedInHeader(user: { displayName: string }, logoutCsrf: string): Html {
-  return html`<header><span class="muted">Signed in as ${user.displayName}</span>
-<form method="post" action="/logout"><input type="hidden" name="csrf" value="${logoutCsrf}"><button type="submit">Sign out</button></form></header>`;
+  return html`<header>
+    <span class="muted">Signed in as ${user.displayName}</span>
+    <form method="post" action="/logout">
+      <input type="hidden" name="csrf" value="${logoutCsrf}" /><button type="submit">Sign out</button>
+    </form>
+  </header>`;
 }
 
 export interface TargetLink {
@@ -57,14 +80,27 @@ export interface TargetLink {
   readonly href: string;
 }
 
-export function landingPage(nonce: string, user: { displayName: string }, logoutCsrf: string, targets: readonly TargetLink[], hasRoles: boolean): string {
+export function landingPage(
+  nonce: string,
+  user: { displayName: string },
+  logoutCsrf: string,
+  targets: readonly TargetLink[],
+  hasRoles: boolean,
+): string {
   return layout(
     nonce,
     'Open PAI',
-    html`${signedInHeader(user, logoutCsrf)}<h1>Open Alibaba Cloud PAI</h1>
-${hasRoles
-  ? html`<ul class="choices">${targets.map((t) => html`<li><a href="${t.href}">${t.label}</a></li>`)}</ul>`
-  : html`<p>Your account is not mapped to any Alibaba Cloud role. Ask your administrator to add one of your groups to a mapping.</p>`}`,
+    html`${signedInHeader(user, logoutCsrf)}
+      <h1>Open Alibaba Cloud PAI</h1>
+      ${
+        hasRoles
+          ? html`<ul class="choices">
+              ${targets.map((t) => html`<li><a href="${t.href}">${t.label}</a></li>`)}
+            </ul>`
+          : html`<p>
+              Your account is not mapped to any Alibaba Cloud role. Ask your administrator to add one of your groups to a mapping.
+            </p>`
+      }`,
   );
 }
 
@@ -74,12 +110,26 @@ export interface RoleChoice {
   readonly href: string;
 }
 
-export function rolePickerPage(nonce: string, user: { displayName: string }, logoutCsrf: string, targetLabel: string, choices: readonly RoleChoice[]): string {
+export function rolePickerPage(
+  nonce: string,
+  user: { displayName: string },
+  logoutCsrf: string,
+  targetLabel: string,
+  choices: readonly RoleChoice[],
+): string {
   return layout(
     nonce,
     'Choose a role',
-    html`${signedInHeader(user, logoutCsrf)}<h1>Choose a role for ${targetLabel}</h1>
-<ul class="choices">${choices.map((c) => html`<li><a href="${c.href}"><strong>${c.label}</strong><br><span class="muted">${c.accountLabel}</span></a></li>`)}</ul>`,
+    html`${signedInHeader(user, logoutCsrf)}
+      <h1>Choose a role for ${targetLabel}</h1>
+      <ul class="choices">
+        ${choices.map(
+          (c) =>
+            html`<li>
+              <a href="${c.href}"><strong>${c.label}</strong><br /><span class="muted">${c.accountLabel}</span></a>
+            </li>`,
+        )}
+      </ul>`,
   );
 }
 
@@ -92,16 +142,24 @@ export function autoPostPage(nonce: string, acs: string, samlResponse: string, r
     nonce,
     'Signing in to Alibaba Cloud',
     html`<noscript><p>Script is off: press the button to continue.</p></noscript>
-<form id="saml" method="post" action="${acs}">
-<input type="hidden" name="SAMLResponse" value="${samlResponse}">
-<input type="hidden" name="RelayState" value="${relayState}">
-<p>Signing you in to Alibaba Cloud…</p>
-<button type="submit">Continue to Alibaba Cloud</button>
-</form>
-<script nonce="${nonce}">document.getElementById('saml').submit();</script>`,
+      <form id="saml" method="post" action="${acs}">
+        <input type="hidden" name="SAMLResponse" value="${samlResponse}" />
+        <input type="hidden" name="RelayState" value="${relayState}" />
+        <p>Signing you in to Alibaba Cloud…</p>
+        <button type="submit">Continue to Alibaba Cloud</button>
+      </form>
+      <script nonce="${nonce}">
+        document.getElementById('saml').submit();
+      </script>`,
   );
 }
 
 export function messagePage(nonce: string, title: string, message: string, back = true): string {
-  return layout(nonce, title, html`<h1>${title}</h1><p>${message}</p>${back ? html`<p><a href="/">Back</a></p>` : ''}`);
+  return layout(
+    nonce,
+    title,
+    html`<h1>${title}</h1>
+      <p>${message}</p>
+      ${back ? html`<p><a href="/">Back</a></p>` : ''}`,
+  );
 }

@@ -32,7 +32,10 @@ export function readHeaderSettings(cfg: HeaderIdentityConfig, env: NodeJS.Proces
   const problems: ConfigProblem[] = [];
   const secret = env[cfg.secretEnv];
   if (!secret || secret.length < 16) {
-    problems.push({ path: 'identity.header.secretEnv', reason: `environment variable ${cfg.secretEnv} must hold the proxy's shared secret (16+ characters)` });
+    problems.push({
+      path: 'identity.header.secretEnv',
+      reason: `environment variable ${cfg.secretEnv} must hold the proxy's shared secret (16+ characters)`,
+    });
   }
   const trusted = new BlockList();
   cfg.trustedSources.forEach((entry, i) => {
@@ -76,7 +79,10 @@ export function createHeaderSource(cfg: HeaderIdentityConfig, env: NodeJS.Proces
       if (!constantTimeEqual(first(request.headers[h(cfg.secretHeader)]) ?? '', secret)) return { rejected: 'bad-proxy-secret' };
       if (!/^[^\s\u0000-\u001f]{1,256}$/.test(user)) return { rejected: 'malformed-user' };
       const groupsRaw = first(request.headers[h(cfg.groupsHeader)]) ?? '';
-      const groups = groupsRaw.split(cfg.groupsSeparator).map((g) => g.trim()).filter((g) => g.length > 0 && g.length <= 256);
+      const groups = groupsRaw
+        .split(cfg.groupsSeparator)
+        .map((g) => g.trim())
+        .filter((g) => g.length > 0 && g.length <= 256);
       const email = first(request.headers[h(cfg.emailHeader)]);
       const name = cfg.nameHeader ? first(request.headers[h(cfg.nameHeader)]) : undefined;
       return { user: { id: user, username: user, displayName: name ?? user, email, groups, source: 'header' } };

@@ -13,7 +13,8 @@ const REFUSED_BIND_CODES = new Set([
 /** Failures a login cannot fix: the caller answers 503 and /readyz says why. */
 function unavailable(settings: LdapSettings, what: string, err: unknown): LdapSourceError {
   const e = err as NodeJS.ErrnoException;
-  const detail = e instanceof ResultCodeError ? `${e.name} (${e.code})${e.message ? `: ${e.message}` : ''}` : (e.code ?? e.message ?? String(err));
+  const detail =
+    e instanceof ResultCodeError ? `${e.name} (${e.code})${e.message ? `: ${e.message}` : ''}` : (e.code ?? e.message ?? String(err));
   return new LdapSourceError('PAI_SSO_LDAP_UNAVAILABLE', `LDAP ${settings.url}: ${what} failed: ${detail}`, { cause: err });
 }
 
@@ -39,7 +40,12 @@ export function ldapDirectory(s: LdapSettings): LdapDirectory {
 
   const connect = async (what: string, timeoutMs = s.timeoutMs): Promise<Client> => {
     // tlsOptions on the client would make ldapts speak TLS from the first byte: only for ldaps://.
-    const client = new Client({ url: s.url, timeout: timeoutMs, connectTimeout: timeoutMs, ...(s.secure ? { tlsOptions: { ...s.tls } } : {}) });
+    const client = new Client({
+      url: s.url,
+      timeout: timeoutMs,
+      connectTimeout: timeoutMs,
+      ...(s.secure ? { tlsOptions: { ...s.tls } } : {}),
+    });
     if (s.startTLS) {
       try {
         // A fresh object: ldapts writes the plain socket into it.

@@ -65,7 +65,7 @@ function unescapeDnValue(raw: string): string {
       bytes.push(parseInt(v.slice(i + 1, i + 3), 16));
       i += 2;
     } else if (c === '\\' && i + 1 < v.length) {
-      bytes.push(...enc.encode(v[i + 1] as string));
+      bytes.push(...enc.encode(v[i + 1]));
       i++;
     } else {
       bytes.push(...enc.encode(c));
@@ -92,7 +92,12 @@ export function normalizeDn(dn: string): string {
   return splitDn(dn)
     .map((rdn) => {
       const eq = rdn.indexOf('=');
-      return eq < 0 ? rdn.toLowerCase() : `${rdn.slice(0, eq).trim().toLowerCase()}=${rdn.slice(eq + 1).trim().toLowerCase()}`;
+      return eq < 0
+        ? rdn.toLowerCase()
+        : `${rdn.slice(0, eq).trim().toLowerCase()}=${rdn
+            .slice(eq + 1)
+            .trim()
+            .toLowerCase()}`;
     })
     .join(',');
 }

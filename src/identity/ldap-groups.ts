@@ -31,7 +31,13 @@ class FoundGroups {
  * A user's groups: direct ones from memberOf or a search, then (when nested) their
  * groups level by level, never revisiting one. AD walks the chain itself in one search.
  */
-export async function ldapGroupsOf(dir: LdapDirectory, s: LdapSettings, client: Client, userDn: string, memberOf: readonly string[]): Promise<Map<string, string>> {
+export async function ldapGroupsOf(
+  dir: LdapDirectory,
+  s: LdapSettings,
+  client: Client,
+  userDn: string,
+  memberOf: readonly string[],
+): Promise<Map<string, string>> {
   const found = new FoundGroups(s.groups.nameAttribute);
   const base = s.groups.base;
   const search = (filter: string, what: string) => dir.search(client, base as string, filter, [s.groups.nameAttribute], what);

@@ -6,13 +6,18 @@ import type { LdapDirectoryType, LdapIdentityConfig } from '../config/identity-l
 import { settle, settledOrThrow, type Settled } from './settings.js';
 
 /** The defaults that differ between a plain LDAP directory and Active Directory: one table, one place. */
-export const LDAP_DEFAULTS: Readonly<Record<LdapDirectoryType, {
-  readonly userFilter: string;
-  readonly usernameAttribute: string;
-  readonly idAttribute: string;
-  readonly displayNameAttribute: string;
-  readonly groupFilter: string;
-}>> = {
+export const LDAP_DEFAULTS: Readonly<
+  Record<
+    LdapDirectoryType,
+    {
+      readonly userFilter: string;
+      readonly usernameAttribute: string;
+      readonly idAttribute: string;
+      readonly displayNameAttribute: string;
+      readonly groupFilter: string;
+    }
+  >
+> = {
   openldap: {
     userFilter: '(&(objectClass=inetOrgPerson)(uid={username}))',
     usernameAttribute: 'uid',
@@ -85,12 +90,18 @@ export function readLdapSettings(cfg: LdapIdentityConfig, env: NodeJS.ProcessEnv
     try {
       ca = readFileSync(cfg.caFile, 'utf8');
     } catch (err) {
-      problems.push({ path: `${P}.caFile`, reason: `cannot read ${cfg.caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+      problems.push({
+        path: `${P}.caFile`,
+        reason: `cannot read ${cfg.caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      });
     }
   }
   const bindPassword = cfg.bindDN === undefined ? undefined : env[cfg.bindPasswordEnv];
   if (cfg.bindDN !== undefined && !bindPassword) {
-    problems.push({ path: `${P}.bindPasswordEnv`, reason: `environment variable ${cfg.bindPasswordEnv} must hold the password of ${cfg.bindDN}` });
+    problems.push({
+      path: `${P}.bindPasswordEnv`,
+      reason: `environment variable ${cfg.bindPasswordEnv} must hold the password of ${cfg.bindDN}`,
+    });
   }
 
   return settle(problems, (): LdapSettings => {
@@ -117,7 +128,14 @@ export function readLdapSettings(cfg: LdapIdentityConfig, env: NodeJS.ProcessEnv
       idAttribute: cfg.idAttribute ?? d.idAttribute,
       displayNameAttribute: cfg.displayNameAttribute ?? d.displayNameAttribute,
       emailAttribute: cfg.emailAttribute,
-      groups: { from: cfg.groups.from, base: cfg.groups.base, filter: groupFilter, nameAttribute: cfg.groups.nameAttribute, nested: cfg.groups.nested, maxDepth: cfg.groups.maxDepth },
+      groups: {
+        from: cfg.groups.from,
+        base: cfg.groups.base,
+        filter: groupFilter,
+        nameAttribute: cfg.groups.nameAttribute,
+        nested: cfg.groups.nested,
+        maxDepth: cfg.groups.maxDepth,
+      },
       timeoutMs: cfg.timeoutMs,
       directoryType: cfg.directoryType,
     };

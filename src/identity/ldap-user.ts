@@ -23,11 +23,18 @@ function idOf(v: Entry[string] | undefined): string | undefined {
 }
 
 /** Usernames we refuse before asking the directory: empty, padded, control characters, absurd length. */
-export const acceptableUsername = (u: string): boolean => u.length > 0 && u.length <= 256 && u.trim() === u && !/[\u0000-\u001f\u007f]/.test(u);
+export const acceptableUsername = (u: string): boolean =>
+  u.length > 0 && u.length <= 256 && u.trim() === u && !/[\u0000-\u001f\u007f]/.test(u);
 
 /** The attributes read from a user entry. */
 export function userAttributes(s: LdapSettings): string[] {
-  return [s.usernameAttribute, s.idAttribute, s.displayNameAttribute, s.emailAttribute, ...(s.groups.from === 'memberOf' ? ['memberOf'] : [])];
+  return [
+    s.usernameAttribute,
+    s.idAttribute,
+    s.displayNameAttribute,
+    s.emailAttribute,
+    ...(s.groups.from === 'memberOf' ? ['memberOf'] : []),
+  ];
 }
 
 /** A DN no entry has: binding to it costs the same round trips as a wrong password. */
@@ -38,7 +45,8 @@ export function decoyDn(s: LdapSettings): string {
 /** The entry's stable id (the NameID). Throws rather than invent one: the NameID would drift. */
 export function stableIdOf(s: LdapSettings, entry: Entry): string {
   const id = idOf(entry[s.idAttribute]);
-  if (id === undefined) throw new LdapSourceError('PAI_SSO_LDAP_NO_USER_ID', `LDAP ${s.url}: ${entry.dn} has no ${s.idAttribute} (identity.ldap.idAttribute)`);
+  if (id === undefined)
+    throw new LdapSourceError('PAI_SSO_LDAP_NO_USER_ID', `LDAP ${s.url}: ${entry.dn} has no ${s.idAttribute} (identity.ldap.idAttribute)`);
   return id;
 }
 

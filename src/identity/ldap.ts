@@ -50,7 +50,14 @@ async function refresh(dir: LdapDirectory, s: LdapSettings, user: User): Promise
   if (!acceptableUsername(user.username)) return undefined;
   const service = await dir.serviceClient();
   try {
-    const entries = await dir.search(service, s.userBase, fillFilter(s.userFilter, { username: user.username }), userAttributes(s), 'user search', 2);
+    const entries = await dir.search(
+      service,
+      s.userBase,
+      fillFilter(s.userFilter, { username: user.username }),
+      userAttributes(s),
+      'user search',
+      2,
+    );
     const entry = entries.length === 1 ? entries[0] : undefined;
     // Gone, ambiguous, or the name now belongs to someone else: no longer this user.
     if (!entry || stableIdOf(s, entry) !== user.id) return undefined;

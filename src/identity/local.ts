@@ -69,7 +69,14 @@ export async function createLocalSource(opts: LocalSourceOptions): Promise<Local
       // The directory as last (re)loaded: a removed user or changed groups show within the reload interval.
       const stored = Object.hasOwn(users, user.username) ? users[user.username] : undefined;
       if (!stored || stored.id !== user.id) return undefined;
-      return { id: stored.id, username: user.username, displayName: stored.displayName ?? user.username, email: stored.email, groups: [...stored.groups], source: 'local' };
+      return {
+        id: stored.id,
+        username: user.username,
+        displayName: stored.displayName ?? user.username,
+        email: stored.email,
+        groups: [...stored.groups],
+        source: 'local',
+      };
     },
     async ready() {
       return Object.keys(users).length > 0 ? { ok: true } : { ok: false, reason: 'no local users (add one with `pai-sso user add`)' };

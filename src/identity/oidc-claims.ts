@@ -6,7 +6,10 @@ export type Claims = Readonly<Record<string, unknown>>;
 
 export type ClaimsOutcome = { readonly user: User } | { readonly rejected: string; readonly who: string };
 
-type ClaimsConfig = Pick<OidcIdentityConfig, 'idClaim' | 'usernameClaim' | 'groupsClaim' | 'groupsFromUserinfo' | 'allowedDomains' | 'requireVerifiedEmail'>;
+type ClaimsConfig = Pick<
+  OidcIdentityConfig,
+  'idClaim' | 'usernameClaim' | 'groupsClaim' | 'groupsFromUserinfo' | 'allowedDomains' | 'requireVerifiedEmail'
+>;
 
 const MAX_GROUPS = 1000;
 const MAX_TEXT = 256;
@@ -51,7 +54,8 @@ export function userFromClaims(cfg: ClaimsConfig, idToken: Claims, userinfo?: Cl
   const extra = userinfo ?? {};
   const pick = (name: string): unknown => claimAt(idToken, name) ?? claimAt(extra, name);
   const rawEmail = text(pick('email'));
-  const emailOk = rawEmail !== undefined && /^[^@\s]+@[^@\s]+$/.test(rawEmail) && (!cfg.requireVerifiedEmail || isVerified(pick('email_verified')));
+  const emailOk =
+    rawEmail !== undefined && /^[^@\s]+@[^@\s]+$/.test(rawEmail) && (!cfg.requireVerifiedEmail || isVerified(pick('email_verified')));
   const email = emailOk ? rawEmail : undefined;
   const username = text(pick(cfg.usernameClaim)) ?? email ?? id;
   if (id === undefined || username === undefined) return { rejected: 'missing-id-claim', who: username ?? text(idToken['sub']) ?? '-' };
@@ -79,6 +83,7 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Entra ID sends group object IDs, not names: a mapping on "ml-engineers" would never match. */
 export function mappingGroupHint(groupsAre: OidcIdentityConfig['groupsAre'], group: string): string | undefined {
-  if (groupsAre === 'ids' && !GUID.test(group)) return 'identity.oidc sends group object IDs (groupsAre: ids); this looks like a name — use the group\'s object ID';
+  if (groupsAre === 'ids' && !GUID.test(group))
+    return "identity.oidc sends group object IDs (groupsAre: ids); this looks like a name — use the group's object ID";
   return undefined;
 }

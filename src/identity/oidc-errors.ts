@@ -7,7 +7,13 @@ export interface Refusal {
 }
 
 // Only [a-z0-9_-] from upstream reaches our audit line: error codes are IdP-chosen text.
-const token = (s: unknown): string => (typeof s === 'string' ? s.toLowerCase().replace(/[^a-z0-9_-]/g, '').slice(0, 64) : '') || 'unknown';
+const token = (s: unknown): string =>
+  (typeof s === 'string'
+    ? s
+        .toLowerCase()
+        .replace(/[^a-z0-9_-]/g, '')
+        .slice(0, 64)
+    : '') || 'unknown';
 
 /** The claim or attribute an oauth4webapi check names, wherever in the cause chain it sits. */
 function checkedField(err: unknown): string | undefined {

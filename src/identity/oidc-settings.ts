@@ -29,7 +29,10 @@ export function readOidcSettings(cfg: OidcIdentityConfig, env: NodeJS.ProcessEnv
   }
   const clientSecret = cfg.tokenEndpointAuthMethod === 'none' ? undefined : env[cfg.clientSecretEnv];
   if (cfg.tokenEndpointAuthMethod !== 'none' && !clientSecret) {
-    problems.push({ path: `${P}.clientSecretEnv`, reason: `environment variable ${cfg.clientSecretEnv} must hold the client secret (or set tokenEndpointAuthMethod: none)` });
+    problems.push({
+      path: `${P}.clientSecretEnv`,
+      reason: `environment variable ${cfg.clientSecretEnv} must hold the client secret (or set tokenEndpointAuthMethod: none)`,
+    });
   }
   return settle(problems, () => ({ issuer: issuer as URL, insecure, clientSecret }));
 }

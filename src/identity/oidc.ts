@@ -37,7 +37,8 @@ interface OidcFlow {
 const FLOW_SECONDS = 600;
 export const OIDC_START_PATH = '/oidc/login';
 
-const isFlow = (f: Readonly<Record<string, unknown>>): boolean => ['state', 'nonce', 'verifier', 'returnTo'].every((k) => typeof f[k] === 'string');
+const isFlow = (f: Readonly<Record<string, unknown>>): boolean =>
+  ['state', 'nonce', 'verifier', 'returnTo'].every((k) => typeof f[k] === 'string');
 
 /** Why discovery failed, in words an operator can act on and without anything secret. */
 function describeFailure(err: unknown): string {
@@ -57,27 +58,32 @@ function clientAuth(cfg: OidcIdentityConfig, secret: string | undefined): client
  * is remembered (ready() reports it) and retried on demand, no more often than the
  * back-off allows, so a down IdP is neither a crash nor a request storm.
  */
-function lazyDiscovery(run: () => Promise<client.Configuration>, opts: { now: () => number; retryMs: number; onError?: ((err: Error) => void) | undefined }) {
+function lazyDiscovery(
+  run: () => Promise<client.Configuration>,
+  opts: { now: () => number; retryMs: number; onError?: ((err: Error) => void) | undefined },
+) {
   let config: client.Configuration | undefined;
   let pending: Promise<client.Configuration | undefined> | undefined;
   let failure: { reason: string; at: number } | undefined;
 
   const attempt = (): Promise<client.Configuration | undefined> => {
-    pending ??= run().then(
-      (c) => {
-        config = c;
-        failure = undefined;
-        return c;
-      },
-      (err: unknown) => {
-        const reason = describeFailure(err);
-        if (reason !== failure?.reason) opts.onError?.(new OidcSourceError('PAI_SSO_OIDC_DISCOVERY', `discovery failed: ${reason}`));
-        failure = { reason, at: opts.now() };
-        return undefined;
-      },
-    ).finally(() => {
-      pending = undefined;
-    });
+    pending ??= run()
+      .then(
+        (c) => {
+          config = c;
+          failure = undefined;
+          return c;
+        },
+        (err: unknown) => {
+          const reason = describeFailure(err);
+          if (reason !== failure?.reason) opts.onError?.(new OidcSourceError('PAI_SSO_OIDC_DISCOVERY', `discovery failed: ${reason}`));
+          failure = { reason, at: opts.now() };
+          return undefined;
+        },
+      )
+      .finally(() => {
+        pending = undefined;
+      });
     return pending;
   };
 
@@ -112,10 +118,18 @@ export function createOidcSource(cfg: OidcIdentityConfig, opts: OidcSourceOption
   );
   discovered.start();
 
-  const unavailable = (completion: LoginCompletion, request: FastifyRequest, reply: FastifyReply) => completion.fail(request, reply, 503, 'source-unavailable');
+  const unavailable = (completion: LoginCompletion, request: FastifyRequest, reply: FastifyReply) =>
+    completion.fail(request, reply, 503, 'source-unavailable');
 
   const routes: FastifyPluginAsync<{ completion: LoginCompletion }> = async (app, { completion }) => {
-    const flowCookie = createFlowCookie<OidcFlow>({ name: cookieName, sealer: completion.sealer('oidc'), ttlSeconds: FLOW_SECONDS, isShape: isFlow, attributes: cookieOptions, now });
+    const flowCookie = createFlowCookie<OidcFlow>({
+      name: cookieName,
+      sealer: completion.sealer('oidc'),
+      ttlSeconds: FLOW_SECONDS,
+      isShape: isFlow,
+      attributes: cookieOptions,
+      now,
+    });
 
     app.get(OIDC_START_PATH, async (request, reply) => {
       const config = await discovered.get();
@@ -135,56 +149,63 @@ export function createOidcSource(cfg: OidcIdentityConfig, opts: OidcSourceOption
     });
 
     // The query holds the authorization code: keep the access log (info) from writing the URL down.
-    app.get<{ Querystring: Record<string, string | string[] | undefined> }>(cfg.redirectPath, { logLevel: 'warn' }, async (request, reply) => {
-      // One-time: whatever happens next, this flow cannot be replayed.
-      const flow = flowCookie.read(request);
-      flowCookie.end(reply);
-      const q = request.query;
-      const one = (k: string) => (typeof q[k] === 'string' ? q[k] : undefined);
+    app.get<{ Querystring: Record<string, string | string[] | undefined> }>(
+      cfg.redirectPath,
+      { logLevel: 'warn' },
+      async (request, reply) => {
+        // One-time: whatever happens next, this flow cannot be replayed.
+        const flow = flowCookie.read(request);
+        flowCookie.end(reply);
+        const q = request.query;
+        const one = (k: string) => (typeof q[k] === 'string' ? q[k] : undefined);
 
-      if (!flow) return completion.fail(request, reply, 400, 'oidc-no-flow');
-      // An IdP-reported error (the user declined, consent missing) needs no further checks.
-      const upstreamError = one('error');
-      if (upstreamError !== undefined) {
-        const r = upstreamErrorRefusal(upstreamError);
-        return completion.fail(request, reply, r.status, r.reason);
-      }
-      // Checked here as well as by openid-client: a mismatch never reaches the token endpoint.
-      const state = one('state');
-      if (state === undefined || !constantTimeEqual(state, flow.state)) return completion.fail(request, reply, 400, 'state-mismatch');
+        if (!flow) return completion.fail(request, reply, 400, 'oidc-no-flow');
+        // An IdP-reported error (the user declined, consent missing) needs no further checks.
+        const upstreamError = one('error');
+        if (upstreamError !== undefined) {
+          const r = upstreamErrorRefusal(upstreamError);
+          return completion.fail(request, reply, r.status, r.reason);
+        }
+        // Checked here as well as by openid-client: a mismatch never reaches the token endpoint.
+        const state = one('state');
+        if (state === undefined || !constantTimeEqual(state, flow.state)) return completion.fail(request, reply, 400, 'state-mismatch');
 
-      const config = await discovered.get();
-      if (!config) return unavailable(completion, request, reply);
+        const config = await discovered.get();
+        if (!config) return unavailable(completion, request, reply);
 
-      // The URL the IdP sent the browser to, rebuilt on our public base: behind a proxy request.url alone is not it.
-      const current = new URL(redirectUri);
-      const search = request.url.indexOf('?');
-      current.search = search >= 0 ? request.url.slice(search) : '';
+        // The URL the IdP sent the browser to, rebuilt on our public base: behind a proxy request.url alone is not it.
+        const current = new URL(redirectUri);
+        const search = request.url.indexOf('?');
+        current.search = search >= 0 ? request.url.slice(search) : '';
 
-      let idClaims: Claims;
-      let userinfo: Claims | undefined;
-      try {
-        const tokens = await client.authorizationCodeGrant(config, current, {
-          pkceCodeVerifier: flow.verifier,
-          expectedState: flow.state,
-          expectedNonce: flow.nonce,
-          idTokenExpected: true,
-        });
-        const claims = tokens.claims();
-        if (!claims) return completion.fail(request, reply, 401, 'id-token-missing');
-        idClaims = claims;
-        if (cfg.groupsFromUserinfo) userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
-      } catch (err) {
-        const r = refusalFor(err);
-        // Message and code only: openid-client errors can carry token endpoint bodies in their cause.
-        request.log.warn({ source: 'oidc', reason: r.reason, code: (err as { code?: unknown }).code, msg: (err as Error).message }, 'oidc callback refused');
-        return completion.fail(request, reply, r.status, r.reason);
-      }
+        let idClaims: Claims;
+        let userinfo: Claims | undefined;
+        try {
+          const tokens = await client.authorizationCodeGrant(config, current, {
+            pkceCodeVerifier: flow.verifier,
+            expectedState: flow.state,
+            expectedNonce: flow.nonce,
+            idTokenExpected: true,
+          });
+          const claims = tokens.claims();
+          if (!claims) return completion.fail(request, reply, 401, 'id-token-missing');
+          idClaims = claims;
+          if (cfg.groupsFromUserinfo) userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+        } catch (err) {
+          const r = refusalFor(err);
+          // Message and code only: openid-client errors can carry token endpoint bodies in their cause.
+          request.log.warn(
+            { source: 'oidc', reason: r.reason, code: (err as { code?: unknown }).code, msg: (err as Error).message },
+            'oidc callback refused',
+          );
+          return completion.fail(request, reply, r.status, r.reason);
+        }
 
-      const outcome = userFromClaims(cfg, idClaims, userinfo);
-      if ('rejected' in outcome) return completion.fail(request, reply, 403, outcome.rejected, outcome.who);
-      return completion.succeed(request, reply, outcome.user, flow.returnTo);
-    });
+        const outcome = userFromClaims(cfg, idClaims, userinfo);
+        if ('rejected' in outcome) return completion.fail(request, reply, 403, outcome.rejected, outcome.who);
+        return completion.succeed(request, reply, outcome.user, flow.returnTo);
+      },
+    );
   };
 
   return {

@@ -19,7 +19,7 @@ function parse(xml: string): Document | undefined {
   try {
     const doc = new DOMParser({
       errorHandler: { warning: () => {}, error: () => (bad = true), fatalError: () => (bad = true) },
-    }).parseFromString(xml, 'text/xml') as unknown as Document;
+    }).parseFromString(xml, 'text/xml');
     return bad || !doc.documentElement ? undefined : doc;
   } catch {
     // xmldom throws on some malformed input despite the handler: still the client's fault.
@@ -59,8 +59,10 @@ export function inspectResponse(xml: string): Checked<RawFacts> {
   if (doc.getElementsByTagNameNS(SAML_NS, 'EncryptedAssertion').length > 0) return refuse('encrypted-assertion-unsupported', 400);
   const assertions = Array.from(doc.getElementsByTagNameNS(SAML_NS, 'Assertion'));
   if (assertions.length > 1 || (assertions.length === 1 && assertions[0]?.parentNode !== root)) return refuse('assertion-wrapping');
-  const attr = (name: string) => (root.hasAttribute(name) ? root.getAttribute(name) ?? undefined : undefined);
-  const issuer = Array.from(root.childNodes).find((n): n is Element => n.nodeType === 1 && (n as Element).namespaceURI === SAML_NS && (n as Element).localName === 'Issuer');
+  const attr = (name: string) => (root.hasAttribute(name) ? (root.getAttribute(name) ?? undefined) : undefined);
+  const issuer = Array.from(root.childNodes).find(
+    (n): n is Element => n.nodeType === 1 && (n as Element).namespaceURI === SAML_NS && (n as Element).localName === 'Issuer',
+  );
   return { ok: { inResponseTo: attr('InResponseTo'), destination: attr('Destination'), responseIssuer: issuer?.textContent?.trim() } };
 }
 
@@ -102,7 +104,8 @@ export function inspectAssertion(assertionXml: string, acsUrl: string, inRespons
 /** node-saml's error messages, sorted into the reasons our audit lines carry. */
 export function reasonFor(err: unknown): { reason: string; status: 400 | 403 } {
   const m = err instanceof Error ? err.message : String(err);
-  if ((err as { name?: string } | undefined)?.name === 'SamlStatusError' || /provider returned/i.test(m)) return { reason: 'idp-refused', status: 403 };
+  if ((err as { name?: string } | undefined)?.name === 'SamlStatusError' || /provider returned/i.test(m))
+    return { reason: 'idp-refused', status: 403 };
   if (/InResponseTo is missing/i.test(m)) return { reason: 'unsolicited-response', status: 403 };
   if (/InResponseTo/i.test(m)) return { reason: 'unknown-request', status: 403 };
   if (/audience/i.test(m)) return { reason: 'wrong-audience', status: 403 };

@@ -76,7 +76,9 @@ export function parseIdpMetadata(xml: string, entityId: string, where = 'idpMeta
     }
   }
   if (certs.length === 0) throw untrusted(`${where}: "${entityId}" lists no signing certificate`);
-  const sso = Array.from(idp.getElementsByTagNameNS(MD_NS, 'SingleSignOnService')).find((s) => s.getAttribute('Binding') === REDIRECT_BINDING);
+  const sso = Array.from(idp.getElementsByTagNameNS(MD_NS, 'SingleSignOnService')).find(
+    (s) => s.getAttribute('Binding') === REDIRECT_BINDING,
+  );
   const location = sso?.getAttribute('Location') ?? undefined;
   return location ? { certs, ssoRedirect: location } : { certs };
 }
@@ -106,7 +108,11 @@ export async function loadIdpTrust(cfg: SamlIdentityConfig): Promise<Settled<Idp
   const problems: ConfigProblem[] = [];
   const given = [cfg.idpCertPem, cfg.idpCertFile, cfg.idpMetadataFile].filter((v) => v !== undefined);
   if (given.length !== 1) {
-    problems.push({ path: P, reason: 'set exactly one of idpCertPem, idpCertFile or idpMetadataFile (the IdP signing certificate is pinned, never taken from a response)' });
+    problems.push({
+      path: P,
+      reason:
+        'set exactly one of idpCertPem, idpCertFile or idpMetadataFile (the IdP signing certificate is pinned, never taken from a response)',
+    });
   }
   // Each step either yields its value or adds a problem under the key that named its input.
   const step = async <T>(key: string, run: () => T | Promise<T>): Promise<T | undefined> => {
@@ -146,7 +152,8 @@ export async function loadIdpTrust(cfg: SamlIdentityConfig): Promise<Settled<Idp
   // Without usable metadata there is nothing to say about a missing SSO URL yet.
   const metadataFailed = cfg.idpMetadataFile !== undefined && certs === undefined;
   if (entryPoint === undefined) {
-    if (!metadataFailed) problems.push({ path: `${P}.entryPoint`, reason: 'required (the IdP metadata has no HTTP-Redirect SingleSignOnService)' });
+    if (!metadataFailed)
+      problems.push({ path: `${P}.entryPoint`, reason: 'required (the IdP metadata has no HTTP-Redirect SingleSignOnService)' });
   } else {
     const why = entryPointProblem(entryPoint);
     if (why) problems.push({ path: `${P}.entryPoint`, reason: entryPointFromMetadata ? `${why} (taken from idpMetadataFile)` : why });

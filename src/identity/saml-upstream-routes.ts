@@ -55,8 +55,10 @@ function bindingRefusal(facts: RawFacts, pending: PendingLogin | undefined, allo
 
 /** Issuer and Destination: node-saml compares neither on login responses. */
 function addressRefusal(profile: Profile, facts: RawFacts, cfg: SamlIdentityConfig, acsUrl: string): Refusal | undefined {
-  if (profile.issuer !== cfg.idpIssuer) return { status: 403, reason: 'wrong-issuer', detail: `assertion issuer ${String(profile.issuer)}` };
-  if (facts.responseIssuer !== undefined && facts.responseIssuer !== cfg.idpIssuer) return { status: 403, reason: 'wrong-issuer', detail: 'response issuer' };
+  if (profile.issuer !== cfg.idpIssuer)
+    return { status: 403, reason: 'wrong-issuer', detail: `assertion issuer ${String(profile.issuer)}` };
+  if (facts.responseIssuer !== undefined && facts.responseIssuer !== cfg.idpIssuer)
+    return { status: 403, reason: 'wrong-issuer', detail: 'response issuer' };
   // Destination is required on a signed Response (SAML 2.0 bindings, section 3.5.5.2) and must be us whenever present.
   if (facts.destination !== undefined ? facts.destination !== acsUrl : cfg.wantResponseSigned) {
     return { status: 403, reason: 'wrong-destination', detail: `destination ${String(facts.destination)}` };
@@ -110,7 +112,8 @@ export function samlUpstreamRoutes(ctx: SamlRoutesContext): FastifyPluginAsync<{
         const pending = pendingCookie.read(request);
         pendingCookie.end(reply);
         const refuse = (r: Refusal, user?: string): FastifyReply => {
-          if (r.detail) request.log.info({ source: 'saml', reason: r.reason, detail: r.detail.slice(0, 300) }, 'upstream SAML response refused');
+          if (r.detail)
+            request.log.info({ source: 'saml', reason: r.reason, detail: r.detail.slice(0, 300) }, 'upstream SAML response refused');
           return completion.fail(request, reply, r.status, r.reason, user);
         };
 
@@ -144,7 +147,8 @@ export function samlUpstreamRoutes(ctx: SamlRoutesContext): FastifyPluginAsync<{
         // Last: the store's add is atomic, so of two posts of one assertion (to any replica) one passes.
         const t = now();
         const expiresAt = Math.min(checked.ok.expiresAt ?? t + REPLAY_FALLBACK_MS, t + REPLAY_FALLBACK_MS) + cfg.clockSkewSeconds * 1000;
-        if (!(await replays.firstUse(checked.ok.id, expiresAt))) return refuse({ status: 403, reason: 'replayed-assertion' }, user.username);
+        if (!(await replays.firstUse(checked.ok.id, expiresAt)))
+          return refuse({ status: 403, reason: 'replayed-assertion' }, user.username);
 
         return completion.succeed(request, reply, user, pending?.returnTo ?? completion.returnTo(request));
       },

@@ -26,7 +26,12 @@ const noCache: CacheProvider = {
   removeAsync: async () => null,
 };
 
-export function createServiceProvider(cfg: SamlIdentityConfig, trust: IdpTrust, ids: { acsUrl: string; spEntityId: string }, now: () => number): ServiceProvider {
+export function createServiceProvider(
+  cfg: SamlIdentityConfig,
+  trust: IdpTrust,
+  ids: { acsUrl: string; spEntityId: string },
+  now: () => number,
+): ServiceProvider {
   const requestTtlMs = cfg.requestTimeoutSeconds * 1000;
 
   // One SAML object per request, each with a cache holding at most this browser's

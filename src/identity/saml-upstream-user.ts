@@ -26,7 +26,13 @@ export function samlUser(cfg: UserConfig, profile: Profile): User | undefined {
   const id = one(cfg.idFrom);
   const username = one(cfg.usernameFrom);
   if (!id || !username) return undefined;
-  const groups = [...new Set(strings(attributes[cfg.groupsAttribute]).map(cleanValue).filter((g): g is string => !!g))].slice(0, MAX_GROUPS);
+  const groups = [
+    ...new Set(
+      strings(attributes[cfg.groupsAttribute])
+        .map(cleanValue)
+        .filter((g): g is string => !!g),
+    ),
+  ].slice(0, MAX_GROUPS);
   return {
     id,
     username,

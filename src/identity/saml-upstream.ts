@@ -29,7 +29,12 @@ async function defaultProbe(url: string): Promise<void> {
 }
 
 /** For /readyz: a live pinned certificate, and (when configured) an SSO URL that answers, cached. */
-function readiness(cfg: SamlIdentityConfig, trust: IdpTrust, probe: (url: string) => Promise<void>, now: () => number): () => Promise<SourceStatus> {
+function readiness(
+  cfg: SamlIdentityConfig,
+  trust: IdpTrust,
+  probe: (url: string) => Promise<void>,
+  now: () => number,
+): () => Promise<SourceStatus> {
   let probed: { at: number; status: SourceStatus } | undefined;
   return async () => {
     if (!trust.certs.some((c) => c.notAfter.getTime() > now())) return { ok: false, reason: 'IdP signing certificate expired' };
@@ -39,7 +44,10 @@ function readiness(cfg: SamlIdentityConfig, trust: IdpTrust, probe: (url: string
     const origin = new URL(trust.entryPoint).origin;
     const status: SourceStatus = await probe(trust.entryPoint).then(
       () => ({ ok: true }),
-      (err: Error) => ({ ok: false, reason: `IdP ${origin} unreachable (${(err.cause as { code?: string } | undefined)?.code ?? err.name})` }),
+      (err: Error) => ({
+        ok: false,
+        reason: `IdP ${origin} unreachable (${(err.cause as { code?: string } | undefined)?.code ?? err.name})`,
+      }),
     );
     probed = { at: t, status };
     return status;

@@ -24,13 +24,19 @@ export interface SourceHooks {
 }
 
 /** A configured source's section; config validation already refuses a missing one. */
-export function sectionOf<K extends Exclude<SourceKind, 'local'>>(config: Pick<Config, 'identity'>, kind: K): NonNullable<Config['identity'][K]> {
+export function sectionOf<K extends Exclude<SourceKind, 'local'>>(
+  config: Pick<Config, 'identity'>,
+  kind: K,
+): NonNullable<Config['identity'][K]> {
   const section = config.identity[kind];
   if (!section) throw new ConfigError('identity', [missingSection(kind)]);
   return section;
 }
 
-export const missingSection = (kind: SourceKind): ConfigProblem => ({ path: `identity.${kind}`, reason: `is required when identity.source includes "${kind}"` });
+export const missingSection = (kind: SourceKind): ConfigProblem => ({
+  path: `identity.${kind}`,
+  reason: `is required when identity.source includes "${kind}"`,
+});
 
 // Upstream sources are imported only when configured: openid-client, ldapts and node-saml
 // together add hundreds of milliseconds to a start that uses none of them.
@@ -49,7 +55,12 @@ async function createSource(kind: SourceKind, config: Config, hooks: SourceHooks
     case 'oidc': {
       const oidc = sectionOf(config, 'oidc');
       const { createOidcSource } = await import('./oidc.js');
-      return createOidcSource(oidc, { baseUrl: config.server.baseUrl, cookieName: `${config.session.cookieName}_oidc`, env: hooks.env, onError: (err) => hooks.onError?.('oidc', err) });
+      return createOidcSource(oidc, {
+        baseUrl: config.server.baseUrl,
+        cookieName: `${config.session.cookieName}_oidc`,
+        env: hooks.env,
+        onError: (err) => hooks.onError?.('oidc', err),
+      });
     }
     case 'saml': {
       const saml = sectionOf(config, 'saml');

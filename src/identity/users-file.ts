@@ -22,7 +22,8 @@ export const GROUP_PATTERN = /^[^\s,][^,]{0,127}$/;
 
 function checkUser(path: string, name: string, raw: unknown): StoredUser {
   const where = `${path}: users.${name}`;
-  if (!USERNAME_PATTERN.test(name)) throw new UsersFileError('PAI_SSO_USERS_FILE_INVALID', `${where}: usernames are 1-64 letters, digits, ".", "_", "@" or "-"`);
+  if (!USERNAME_PATTERN.test(name))
+    throw new UsersFileError('PAI_SSO_USERS_FILE_INVALID', `${where}: usernames are 1-64 letters, digits, ".", "_", "@" or "-"`);
   if (!raw || typeof raw !== 'object') throw new UsersFileError('PAI_SSO_USERS_FILE_INVALID', `${where}: must be a mapping`);
   const u = raw as Record<string, unknown>;
   if (typeof u['id'] !== 'string' || !u['id']) throw new UsersFileError('PAI_SSO_USERS_FILE_INVALID', `${where}.id: is required`);
@@ -30,15 +31,17 @@ function checkUser(path: string, name: string, raw: unknown): StoredUser {
     throw new UsersFileError('PAI_SSO_USERS_FILE_INVALID', `${where}.passwordHash: is not a $scrypt$ hash (use \`pai-sso user add\`)`);
   }
   const groups = u['groups'] ?? [];
-  if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) throw new UsersFileError('PAI_SSO_USERS_FILE_INVALID', `${where}.groups: must be a list of strings`);
+  if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string'))
+    throw new UsersFileError('PAI_SSO_USERS_FILE_INVALID', `${where}.groups: must be a list of strings`);
   for (const k of ['displayName', 'email']) {
-    if (u[k] !== undefined && typeof u[k] !== 'string') throw new UsersFileError('PAI_SSO_USERS_FILE_INVALID', `${where}.${k}: must be a string`);
+    if (u[k] !== undefined && typeof u[k] !== 'string')
+      throw new UsersFileError('PAI_SSO_USERS_FILE_INVALID', `${where}.${k}: must be a string`);
   }
   return {
     id: u['id'],
     displayName: u['displayName'] as string | undefined,
     email: u['email'] as string | undefined,
-    groups: groups as string[],
+    groups: groups,
     passwordHash: u['passwordHash'],
   };
 }
@@ -50,7 +53,10 @@ export async function readUsers(path: string): Promise<UsersDocument | undefined
     text = await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new UsersFileError('PAI_SSO_USERS_FILE_UNREADABLE', `${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new UsersFileError(
+      'PAI_SSO_USERS_FILE_UNREADABLE',
+      `${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
   let doc: unknown;
   try {
@@ -59,7 +65,8 @@ export async function readUsers(path: string): Promise<UsersDocument | undefined
     throw new UsersFileError('PAI_SSO_USERS_FILE_INVALID', `${path}: is not valid YAML`);
   }
   const users = (doc as { users?: unknown }).users ?? {};
-  if (typeof users !== 'object' || Array.isArray(users)) throw new UsersFileError('PAI_SSO_USERS_FILE_INVALID', `${path}: users must be a mapping`);
+  if (typeof users !== 'object' || Array.isArray(users))
+    throw new UsersFileError('PAI_SSO_USERS_FILE_INVALID', `${path}: users must be a mapping`);
   const out: UsersDocument = {};
   for (const [name, raw] of Object.entries(users as Record<string, unknown>)) out[name] = checkUser(path, name, raw);
   return out;

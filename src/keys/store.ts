@@ -82,7 +82,9 @@ export async function loadOrCreateKeys(opts: KeyStoreOptions): Promise<KeyMateri
     certPem = pair.certPem;
     created.push(keyPath, certPath);
   } else if (keyPem === undefined || certPem === undefined) {
-    throw new KeyStoreError(`${keyPath} and ${certPath} must exist together; restore the missing one or remove both to generate a new pair`);
+    throw new KeyStoreError(
+      `${keyPath} and ${certPath} must exist together; restore the missing one or remove both to generate a new pair`,
+    );
   } else {
     await warnIfOpen(keyPath, warn);
   }

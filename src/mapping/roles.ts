@@ -89,7 +89,9 @@ export function createGroupFilter(config: MappingConfig): <U extends UserGroups>
   const wanted = new Set(config.mappings.map((m) => fold(m.group)));
   return (user) => {
     const groups = user.groups.filter((g) => namesOf(user, g).some((n) => wanted.has(fold(n))));
-    const names = user.groupNames ? Object.fromEntries(groups.filter((g) => user.groupNames?.[g] !== undefined).map((g) => [g, user.groupNames?.[g] as string])) : undefined;
+    const names = user.groupNames
+      ? Object.fromEntries(groups.filter((g) => user.groupNames?.[g] !== undefined).map((g) => [g, user.groupNames?.[g] as string]))
+      : undefined;
     return { ...user, groups, groupNames: names };
   };
 }

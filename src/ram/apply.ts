@@ -39,7 +39,12 @@ export async function applyAccount(cloud: Cloud, plan: AccountPlan, actual: Actu
       await execute(cloud, op, roleIds);
     } catch (err) {
       const cause = err instanceof Error ? err : new Error(String(err));
-      throw new ApplyError(done, label, cause, ops.slice(i + 1).map((o) => `[${plan.key}] ${describeOp(o)}`));
+      throw new ApplyError(
+        done,
+        label,
+        cause,
+        ops.slice(i + 1).map((o) => `[${plan.key}] ${describeOp(o)}`),
+      );
     }
     done.push(label);
     hooks.onDone?.(label);

@@ -96,7 +96,5 @@ export function createClients(credential: Credential, endpoints: Endpoints): Acc
 /** Secrets the credential resolves to, so every line we print can be scrubbed of them. */
 export async function credentialSecrets(credential: Credential): Promise<string[]> {
   const model = await credential.getCredential();
-  return [model.accessKeySecret, model.securityToken, model.bearerToken].filter(
-    (s): s is string => typeof s === 'string' && s.length >= 4,
-  );
+  return [model.accessKeySecret, model.securityToken, model.bearerToken].filter((s): s is string => typeof s === 'string' && s.length >= 4);
 }

@@ -80,8 +80,9 @@ interface ErrorFields {
 
 function fields(err: unknown): ErrorFields {
   // Ours carries Alibaba's code as apiCode (its `code` is PAI_SSO_CLOUD_CALL).
-  if (err instanceof CloudCallError) return { code: err.apiCode, statusCode: err.statusCode, requestId: err.requestId, message: err.message };
-  return err && typeof err === 'object' ? (err as ErrorFields) : {};
+  if (err instanceof CloudCallError)
+    return { code: err.apiCode, statusCode: err.statusCode, requestId: err.requestId, message: err.message };
+  return err && typeof err === 'object' ? (err) : {};
 }
 
 const RETRYABLE_NETWORK = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED', 'ReadTimeout', 'ConnectTimeout']);
@@ -150,7 +151,10 @@ export async function withRetry<T>(api: string, hooks: CallHooks, fn: () => Prom
       if (attempt >= retry.attempts || !isRetryable(err)) throw toCloudError(api, err);
       const ceiling = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
       const retryAfter = fields(err).retryAfter;
-      const delay = Math.max(Math.round(Math.random() * ceiling), typeof retryAfter === 'number' ? Math.min(retryAfter, retry.maxDelayMs) : 0);
+      const delay = Math.max(
+        Math.round(Math.random() * ceiling),
+        typeof retryAfter === 'number' ? Math.min(retryAfter, retry.maxDelayMs) : 0,
+      );
       hooks.onRetry?.(api, attempt, delay, toCloudError(api, err));
       await retry.sleep(delay);
     }
@@ -202,7 +206,12 @@ export class Cloud {
   async createSamlProvider(name: string, metadataBase64: string, description: string, authnSignAlgo: string): Promise<void> {
     await this.#do('ims:CreateSAMLProvider', () =>
       this.clients.ims.createSAMLProvider(
-        new Ims.CreateSAMLProviderRequest({ SAMLProviderName: name, encodedSAMLMetadataDocument: metadataBase64, description, authnSignAlgo }),
+        new Ims.CreateSAMLProviderRequest({
+          SAMLProviderName: name,
+          encodedSAMLMetadataDocument: metadataBase64,
+          description,
+          authnSignAlgo,
+        }),
       ),
     );
   }
@@ -226,7 +235,12 @@ export class Cloud {
     return r ? roleState(r, { trustPolicy: '', maxSessionDuration: DEFAULT_SESSION_DURATION }) : null;
   }
 
-  async createRole(name: string, trustPolicy: string, maxSessionDuration: number, description: string | undefined): Promise<RoleState | undefined> {
+  async createRole(
+    name: string,
+    trustPolicy: string,
+    maxSessionDuration: number,
+    description: string | undefined,
+  ): Promise<RoleState | undefined> {
     const res = await this.#do(
       'ram:CreateRole',
       async () => {
@@ -330,7 +344,11 @@ export class Cloud {
   }
 
   async addMemberRole(region: string, workspaceId: string, memberId: string, role: string): Promise<void> {
-    await this.#do('aiworkspace:AddMemberRole', () => this.clients.pai(region).addMemberRole(workspaceId, memberId, role), () => undefined);
+    await this.#do(
+      'aiworkspace:AddMemberRole',
+      () => this.clients.pai(region).addMemberRole(workspaceId, memberId, role),
+      () => undefined,
+    );
   }
 
   async removeMemberRole(region: string, workspaceId: string, memberId: string, role: string): Promise<void> {

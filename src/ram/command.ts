@@ -113,7 +113,9 @@ async function connect(want: DesiredAccount, ctx: RegisterContext, out: Output, 
   try {
     out.addSecrets(await credentialSecrets(credential));
   } catch (err) {
-    throw new Error(`account "${want.key}": no usable credential from ${source.description}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(
+      `account "${want.key}": no usable credential from ${source.description}: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
   const clients: AccountClients = createClients(credential, registerSettings(ctx.config).endpoints);
   return new Cloud(clients, {
@@ -161,7 +163,9 @@ export async function runRegister(args: string[], ctx: RegisterContext, deps: Re
     if (opts.json) out.stdout(`${JSON.stringify(Object.fromEntries(policies.map((p) => [p.key, p.policy])), null, 2)}\n`);
     else {
       for (const p of policies) {
-        out.stdout(`# RAM policy for the credential that runs \`pai-sso register\` on account ${p.key} (${p.accountId})${opts.prune ? ', with --prune' : ''}\n`);
+        out.stdout(
+          `# RAM policy for the credential that runs \`pai-sso register\` on account ${p.key} (${p.accountId})${opts.prune ? ', with --prune' : ''}\n`,
+        );
         out.stdout(`${JSON.stringify(p.policy, null, 2)}\n`);
       }
     }
@@ -191,7 +195,9 @@ export async function runRegister(args: string[], ctx: RegisterContext, deps: Re
   if (!hasChanges(plans)) return EXIT.ok;
   if (!opts.yes) {
     if (!ctx.stdin.isTTY) {
-      out.stderr('pai-sso register: refusing to apply without a terminal to confirm; review `pai-sso register plan` and rerun with --yes\n');
+      out.stderr(
+        'pai-sso register: refusing to apply without a terminal to confirm; review `pai-sso register plan` and rerun with --yes\n',
+      );
       return EXIT.usage;
     }
     out.stdout(`\nApply these changes to Alibaba Cloud? Only "yes" continues: `);
@@ -211,7 +217,9 @@ export async function runRegister(args: string[], ctx: RegisterContext, deps: Re
         out.stderr(`pai-sso register: ${(err as Error).message}\n`);
         return EXIT.failure;
       }
-      const later = sessions.slice(sessions.indexOf(s) + 1).flatMap((x) => x.plan.items.filter((i) => i.ops.length).map((i) => `[${x.plan.key}] ${i.address} (not started)`));
+      const later = sessions
+        .slice(sessions.indexOf(s) + 1)
+        .flatMap((x) => x.plan.items.filter((i) => i.ops.length).map((i) => `[${x.plan.key}] ${i.address} (not started)`));
       out.stderr(
         `\npai-sso register: apply stopped.\n` +
           `  done (${done.length + err.done.length}):\n${[...done, ...err.done].map((d) => `    ${d}\n`).join('') || '    (nothing)\n'}` +

@@ -120,9 +120,7 @@ export function desiredState(config: Config, keys: PublishedCerts, paiPolicyDocu
         description: reg.providerDescription,
         authnSignAlgo: 'rsa-sha256',
       },
-      paiPolicy: wantsPolicy
-        ? { name: paiPolicyName, document: paiPolicyDocument, description: reg.paiPolicy.description }
-        : undefined,
+      paiPolicy: wantsPolicy ? { name: paiPolicyName, document: paiPolicyDocument, description: reg.paiPolicy.description } : undefined,
       roles,
     };
   });

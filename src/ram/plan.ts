@@ -11,18 +11,54 @@ import { freshTrust, mergeTrust, normalizeStatement, statementsOf } from './trus
 export type Action = 'create' | 'update' | 'ok';
 
 export type Op =
-  | { readonly kind: 'createSamlProvider'; readonly name: string; readonly metadataBase64: string; readonly description: string; readonly authnSignAlgo: string }
-  | { readonly kind: 'updateSamlProvider'; readonly name: string; readonly metadataBase64?: string; readonly description?: string; readonly authnSignAlgo: string }
+  | {
+      readonly kind: 'createSamlProvider';
+      readonly name: string;
+      readonly metadataBase64: string;
+      readonly description: string;
+      readonly authnSignAlgo: string;
+    }
+  | {
+      readonly kind: 'updateSamlProvider';
+      readonly name: string;
+      readonly metadataBase64?: string;
+      readonly description?: string;
+      readonly authnSignAlgo: string;
+    }
   | { readonly kind: 'createPolicy'; readonly name: string; readonly document: string; readonly description: string }
   | { readonly kind: 'createPolicyVersion'; readonly name: string; readonly document: string; readonly rotate: boolean }
-  | { readonly kind: 'createRole'; readonly roleName: string; readonly trustPolicy: string; readonly maxSessionDuration: number; readonly description?: string }
+  | {
+      readonly kind: 'createRole';
+      readonly roleName: string;
+      readonly trustPolicy: string;
+      readonly maxSessionDuration: number;
+      readonly description?: string;
+    }
   | { readonly kind: 'updateRole'; readonly roleName: string; readonly trustPolicy?: string; readonly maxSessionDuration?: number }
   | { readonly kind: 'attachPolicy'; readonly roleName: string; readonly policy: PolicyRef }
   | { readonly kind: 'detachPolicy'; readonly roleName: string; readonly policy: PolicyRef }
   /** The member's UserId is the role's RoleId, known only once the role exists (UNCONFIRMED: docs/register.md). */
-  | { readonly kind: 'createMember'; readonly roleName: string; readonly region: string; readonly workspaceId: string; readonly roles: readonly string[] }
-  | { readonly kind: 'addMemberRole'; readonly region: string; readonly workspaceId: string; readonly memberId: string; readonly role: string }
-  | { readonly kind: 'removeMemberRole'; readonly region: string; readonly workspaceId: string; readonly memberId: string; readonly role: string };
+  | {
+      readonly kind: 'createMember';
+      readonly roleName: string;
+      readonly region: string;
+      readonly workspaceId: string;
+      readonly roles: readonly string[];
+    }
+  | {
+      readonly kind: 'addMemberRole';
+      readonly region: string;
+      readonly workspaceId: string;
+      readonly memberId: string;
+      readonly role: string;
+    }
+  | {
+      readonly kind: 'removeMemberRole';
+      readonly region: string;
+      readonly workspaceId: string;
+      readonly memberId: string;
+      readonly role: string;
+    };
 
 export type ResourceKind = 'saml-provider' | 'policy' | 'role' | 'workspace-member';
 
@@ -108,7 +144,8 @@ function certSummary(base64: string): string {
   }
 }
 
-const sameAlgo = (a: string | undefined, b: string) => (a ?? '').toLowerCase().replace(/^rsa-/, '') === b.toLowerCase().replace(/^rsa-/, '');
+const sameAlgo = (a: string | undefined, b: string) =>
+  (a ?? '').toLowerCase().replace(/^rsa-/, '') === b.toLowerCase().replace(/^rsa-/, '');
 
 function planProvider(want: DesiredProvider, have: SamlProviderState | null): PlanItem {
   const address = `saml-provider/${want.name}`;
@@ -124,7 +161,15 @@ function planProvider(want: DesiredProvider, have: SamlProviderState | null): Pl
         `= AuthnSignAlgo ${want.authnSignAlgo}`,
       ],
       notes: [],
-      ops: [{ kind: 'createSamlProvider', name: want.name, metadataBase64: want.metadataBase64, description: want.description, authnSignAlgo: want.authnSignAlgo }],
+      ops: [
+        {
+          kind: 'createSamlProvider',
+          name: want.name,
+          metadataBase64: want.metadataBase64,
+          description: want.description,
+          authnSignAlgo: want.authnSignAlgo,
+        },
+      ],
     };
   }
   const changes: string[] = [];
@@ -136,9 +181,12 @@ function planProvider(want: DesiredProvider, have: SamlProviderState | null): Pl
     for (const c of wantFacts.certs) if (!haveFacts.certs.includes(c)) changes.push(`+ signing cert ${certSummary(c)}`);
     for (const c of haveFacts.certs) if (!wantFacts.certs.includes(c)) changes.push(`- signing cert ${certSummary(c)}`);
     if (haveFacts.entityId !== wantFacts.entityId) changes.push(`~ entityID ${haveFacts.entityId || '(none)'} -> ${wantFacts.entityId}`);
-    if (haveFacts.sso.join('\n') !== wantFacts.sso.join('\n')) changes.push(`~ SingleSignOnService ${haveFacts.sso.join(', ') || '(none)'} -> ${wantFacts.sso.join(', ')}`);
-    if (haveFacts.nameIdFormats.join() !== wantFacts.nameIdFormats.join()) changes.push(`~ NameIDFormat ${haveFacts.nameIdFormats.join(',') || '(none)'} -> ${wantFacts.nameIdFormats.join(',')}`);
-    if (changes.length === 0 && haveFacts.certs.join() !== wantFacts.certs.join()) changes.push('~ signing certificate order (current first)');
+    if (haveFacts.sso.join('\n') !== wantFacts.sso.join('\n'))
+      changes.push(`~ SingleSignOnService ${haveFacts.sso.join(', ') || '(none)'} -> ${wantFacts.sso.join(', ')}`);
+    if (haveFacts.nameIdFormats.join() !== wantFacts.nameIdFormats.join())
+      changes.push(`~ NameIDFormat ${haveFacts.nameIdFormats.join(',') || '(none)'} -> ${wantFacts.nameIdFormats.join(',')}`);
+    if (changes.length === 0 && haveFacts.certs.join() !== wantFacts.certs.join())
+      changes.push('~ signing certificate order (current first)');
     if (changes.length === 0) notes.push('stored metadata differs from /saml/metadata in formatting only; left as is');
     else metadataChanged = true;
   }
@@ -191,8 +239,12 @@ function grants(document: string): Set<string> {
 
 function samePolicy(a: string, b: string): boolean {
   try {
-    const na = statementsOf(JSON.parse(a)).map((s) => JSON.stringify(normalizeStatement(s))).sort();
-    const nb = statementsOf(JSON.parse(b)).map((s) => JSON.stringify(normalizeStatement(s))).sort();
+    const na = statementsOf(JSON.parse(a))
+      .map((s) => JSON.stringify(normalizeStatement(s)))
+      .sort();
+    const nb = statementsOf(JSON.parse(b))
+      .map((s) => JSON.stringify(normalizeStatement(s)))
+      .sort();
     return na.length === nb.length && na.every((x, i) => x === nb[i]);
   } catch {
     return false;
@@ -221,7 +273,7 @@ function planPolicy(want: DesiredPolicy, have: string | null, opts: PlanOptions)
     changes: [...[...b].filter((g) => !a.has(g)).map((g) => `+ ${g}`), ...[...a].filter((g) => !b.has(g)).map((g) => `- ${g}`)],
     notes: [
       opts.prune
-        ? 'a new default version is created; with --prune the oldest non-default version is deleted if RAM\'s 5-version limit is reached'
+        ? "a new default version is created; with --prune the oldest non-default version is deleted if RAM's 5-version limit is reached"
         : 'a new default version is created; the old one is kept (if the policy already has 5 versions, rerun with --prune to rotate the oldest out)',
     ],
     ops: [{ kind: 'createPolicyVersion', name: want.name, document: want.document, rotate: opts.prune }],
@@ -242,7 +294,13 @@ function planRole(want: DesiredRole, have: ActualRole | null, opts: PlanOptions)
       changes: [...trust.changes, `= MaxSessionDuration ${max}`, ...want.policies.map((p) => `+ attach ${policyKey(p)}`)],
       notes: [],
       ops: [
-        { kind: 'createRole', roleName: want.roleName, trustPolicy: trust.document, maxSessionDuration: max, ...(want.description ? { description: want.description } : {}) },
+        {
+          kind: 'createRole',
+          roleName: want.roleName,
+          trustPolicy: trust.document,
+          maxSessionDuration: max,
+          ...(want.description ? { description: want.description } : {}),
+        },
         ...want.policies.map((policy): Op => ({ kind: 'attachPolicy', roleName: want.roleName, policy })),
       ],
     };
@@ -331,4 +389,3 @@ export function planAccount(want: DesiredAccount, have: ActualAccount, opts: Pla
 export function hasChanges(plans: readonly AccountPlan[]): boolean {
   return plans.some((p) => p.items.some((i) => i.action !== 'ok'));
 }
-

@@ -26,7 +26,11 @@ export function normalizeStatement(st: Statement): unknown {
     if (LISTY.has(key)) out[key] = sortedUnique(v);
     else if ((key === 'Principal' || key === 'NotPrincipal') && v && typeof v === 'object' && !Array.isArray(v)) {
       const p = v as Record<string, unknown>;
-      out[key] = Object.fromEntries(Object.keys(p).sort().map((k) => [k, sortedUnique(p[k])]));
+      out[key] = Object.fromEntries(
+        Object.keys(p)
+          .sort()
+          .map((k) => [k, sortedUnique(p[k])]),
+      );
     } else if (key === 'Condition' && v && typeof v === 'object' && !Array.isArray(v)) {
       const ops = v as Record<string, unknown>;
       out[key] = Object.fromEntries(
@@ -34,7 +38,14 @@ export function normalizeStatement(st: Statement): unknown {
           .sort()
           .map((op) => {
             const kv = (ops[op] && typeof ops[op] === 'object' ? ops[op] : {}) as Record<string, unknown>;
-            return [op, Object.fromEntries(Object.keys(kv).sort().map((k) => [k, sortedUnique(kv[k])]))];
+            return [
+              op,
+              Object.fromEntries(
+                Object.keys(kv)
+                  .sort()
+                  .map((k) => [k, sortedUnique(kv[k])]),
+              ),
+            ];
           }),
       );
     } else out[key] = v;
@@ -127,7 +138,10 @@ export function mergeTrust(actualDocument: string, role: DesiredRole, prune: boo
   } catch {
     // Without --prune nothing we did not write is ever dropped, and an unreadable
     // policy is entirely things we did not write.
-    if (!prune) throw new Error(`role ${role.roleName}: its trust policy is not valid JSON; fix it in the console, or rerun with --prune to replace it`);
+    if (!prune)
+      throw new Error(
+        `role ${role.roleName}: its trust policy is not valid JSON; fix it in the console, or rerun with --prune to replace it`,
+      );
     notes.push('the current trust policy is not valid JSON; it is replaced (--prune)');
   }
   const actual = statementsOf(parsed);

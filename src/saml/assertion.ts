@@ -70,7 +70,10 @@ export function buildResponseParts(a: AssertionInput): ResponseParts {
   const sessionCap = a.sessionNotOnOrAfter ? ` SessionNotOnOrAfter="${samlTime(a.sessionNotOnOrAfter)}"` : '';
 
   const attributes = [
-    attribute(ATTR_ROLE, a.roles.map((r) => `${r.roleArn},${r.providerArn}`)),
+    attribute(
+      ATTR_ROLE,
+      a.roles.map((r) => `${r.roleArn},${r.providerArn}`),
+    ),
     attribute(ATTR_ROLE_SESSION_NAME, [a.roleSessionName]),
     ...(a.sessionDuration !== undefined ? [attribute(ATTR_SESSION_DURATION, [String(a.sessionDuration)])] : []),
   ].join('');

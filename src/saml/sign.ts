@@ -51,7 +51,11 @@ export function createSigner(keys: SignerKeys, opts: { signResponse: boolean }):
     const digest = createHash('sha256').update(canonical, 'utf8').digest('base64');
     const body = signedInfoBody(id, digest);
     // Canonical SignedInfo declares ds itself: the verifier canonicalises it as an apex.
-    const value = rsaSign('sha256', Buffer.from(`<ds:SignedInfo xmlns:ds="${NS.dsig}">${body}</ds:SignedInfo>`, 'utf8'), keys.privateKey).toString('base64');
+    const value = rsaSign(
+      'sha256',
+      Buffer.from(`<ds:SignedInfo xmlns:ds="${NS.dsig}">${body}</ds:SignedInfo>`, 'utf8'),
+      keys.privateKey,
+    ).toString('base64');
     return `<ds:Signature xmlns:ds="${NS.dsig}"><ds:SignedInfo>${body}</ds:SignedInfo><ds:SignatureValue>${value}</ds:SignatureValue>${keyInfo}</ds:Signature>`;
   };
 
@@ -62,7 +66,9 @@ export function createSigner(keys: SignerKeys, opts: { signResponse: boolean }):
       const assertion = p.assertionHead + signature(p.assertionId, p.assertionHead + p.assertionTail) + p.assertionTail;
       if (!opts.signResponse) return p.responseHead + assertion + p.responseTail;
       const responseSig = signature(p.responseId, p.responseHead + assertion + p.responseTail);
-      return p.responseHead.slice(0, p.responseIssuerEnd) + responseSig + p.responseHead.slice(p.responseIssuerEnd) + assertion + p.responseTail;
+      return (
+        p.responseHead.slice(0, p.responseIssuerEnd) + responseSig + p.responseHead.slice(p.responseIssuerEnd) + assertion + p.responseTail
+      );
     },
   };
 }

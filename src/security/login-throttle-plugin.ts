@@ -38,7 +38,10 @@ export function sendThrottled(reply: FastifyReply, blocked: Blocked): FastifyRep
 
 /** Fail closed: with the store down nobody is let past the throttle. */
 export function sendThrottleUnavailable(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
-  request.log.error({ err: { message: (err as Error).message, code: (err as { code?: unknown }).code } }, 'login throttle: state store unavailable');
+  request.log.error(
+    { err: { message: (err as Error).message, code: (err as { code?: unknown }).code } },
+    'login throttle: state store unavailable',
+  );
   const nonce = newNonce();
   return sendHtml(reply, 503, nonce, messagePage(nonce, 'Sign-in unavailable', 'Sign-in is unavailable right now. Try again shortly.'));
 }
@@ -52,16 +55,38 @@ const path = (request: FastifyRequest) => request.routeOptions.url ?? request.ur
  */
 export const loginThrottlePlugin = fp<GatewayDeps>(
   async (app, deps) => {
-    const throttle = createLoginThrottle(deps.store, deps.config.server.loginThrottle, { attemptsPerMinute: deps.config.server.loginAttemptsPerMinute });
+    const throttle = createLoginThrottle(deps.store, deps.config.server.loginThrottle, {
+      attemptsPerMinute: deps.config.server.loginAttemptsPerMinute,
+    });
     app.decorate('loginThrottle', {
       ...throttle,
       refused(request, blocked, user) {
-        deps.audit({ event: 'login.throttled', user: clip(user), scope: blocked.scope, locked: blocked.locked, retryAfter: blocked.retryAfterSeconds, path: path(request), ip: request.ip, peer: peerOf(request), reqId: request.id });
+        deps.audit({
+          event: 'login.throttled',
+          user: clip(user),
+          scope: blocked.scope,
+          locked: blocked.locked,
+          retryAfter: blocked.retryAfterSeconds,
+          path: path(request),
+          ip: request.ip,
+          peer: peerOf(request),
+          reqId: request.id,
+        });
         app.metrics.logins.inc({ result: 'throttled' });
       },
       locked(request, started, user) {
         for (const s of started) {
-          deps.audit({ event: 'login.locked', user: s.scope === 'username' ? clip(user) : '-', scope: s.scope, seconds: s.seconds, failures: s.failures, path: path(request), ip: request.ip, peer: peerOf(request), reqId: request.id });
+          deps.audit({
+            event: 'login.locked',
+            user: s.scope === 'username' ? clip(user) : '-',
+            scope: s.scope,
+            seconds: s.seconds,
+            failures: s.failures,
+            path: path(request),
+            ip: request.ip,
+            peer: peerOf(request),
+            reqId: request.id,
+          });
         }
       },
     });

@@ -136,7 +136,9 @@ export function createLoginThrottle(store: StateStore, cfg: LoginThrottleConfig,
         usernameKey === undefined ? undefined : activeBlock('u', usernameKey),
         activeBlock('a', addr),
       ]);
-      const blocked = [byName, byAddress].filter((b): b is Blocked => b !== undefined).sort((x, y) => y.retryAfterSeconds - x.retryAfterSeconds)[0];
+      const blocked = [byName, byAddress]
+        .filter((b): b is Blocked => b !== undefined)
+        .sort((x, y) => y.retryAfterSeconds - x.retryAfterSeconds)[0];
       if (blocked) return { blocked };
       if (usernameKey === undefined) return { admitted: { usernameKey, address: addr, attempt: 0 } };
       // Counted now, before the password check: parallel tries each get their own number.

@@ -17,7 +17,8 @@ export async function createStore(state: StateConfig, hooks: StoreHooks, source 
   let password: string | undefined;
   if (redis.passwordEnv !== undefined) {
     password = hooks.env[redis.passwordEnv];
-    if (!password) throw new ConfigError(source, [{ path: 'state.redis.passwordEnv', reason: `environment variable ${redis.passwordEnv} is not set` }]);
+    if (!password)
+      throw new ConfigError(source, [{ path: 'state.redis.passwordEnv', reason: `environment variable ${redis.passwordEnv} is not set` }]);
   }
   const { createRedisStore } = await import('./redis.js');
   return createRedisStore({

@@ -48,7 +48,10 @@ export interface SessionRecords {
   list(username?: string): Promise<SessionRecord[]>;
 }
 
-export function createSessionRecords(store: StateStore, opts: { readonly absoluteTimeoutMs: number; readonly now?: () => number }): SessionRecords {
+export function createSessionRecords(
+  store: StateStore,
+  opts: { readonly absoluteTimeoutMs: number; readonly now?: () => number },
+): SessionRecords {
   const now = opts.now ?? Date.now;
   const write = async (r: SessionRecord) => {
     const { sid, ...rest } = r;
@@ -97,15 +100,16 @@ export function createSessionRecords(store: StateStore, opts: { readonly absolut
       return (await revokeRecords(await read(sids))).length;
     },
     async list(username) {
-      const sids = username !== undefined ? await store.smembers(userKey(username)) : (await store.scan('session:')).map((k) => k.slice('session:'.length));
+      const sids =
+        username !== undefined
+          ? await store.smembers(userKey(username))
+          : (await store.scan('session:')).map((k) => k.slice('session:'.length));
       const records = await read(sids);
       const names = [...new Set(records.map((r) => r.username))];
       const [all, ...marks] = await store.mget([ALL, ...names.map(userMark)]);
       const mark = new Map(names.map((n, i) => [n, Number(marks[i] ?? -1)]));
       const before = (r: SessionRecord) => Math.max(Number(all ?? -1), mark.get(r.username) ?? -1);
-      return records
-        .map((r) => (r.revoked || r.issued <= before(r) ? { ...r, revoked: true } : r))
-        .sort((a, b) => a.issued - b.issued);
+      return records.map((r) => (r.revoked || r.issued <= before(r) ? { ...r, revoked: true } : r)).sort((a, b) => a.issued - b.issued);
     },
   };
 }

@@ -18,11 +18,22 @@ beforeAll(() => {
   cpSync(join(REPO, 'data'), join(stage, 'data'), { recursive: true });
   cpSync(join(REPO, 'package.json'), join(stage, 'package.json'));
   symlinkSync(join(REPO, 'node_modules'), join(stage, 'node_modules'));
-  writeFileSync(join(stage, 'gateway.yaml'), stringify({ ...baseConfig(), keys: { dir: join(stage, 'certs') }, identity: { source: 'local', local: { usersFile: join(stage, 'users.yaml') } } }));
+  writeFileSync(
+    join(stage, 'gateway.yaml'),
+    stringify({
+      ...baseConfig(),
+      keys: { dir: join(stage, 'certs') },
+      identity: { source: 'local', local: { usersFile: join(stage, 'users.yaml') } },
+    }),
+  );
 });
 afterAll(() => rmSync(stage, { recursive: true, force: true }));
 
-const run = (...args: string[]) => spawnSync(process.execPath, [join(stage, 'bin/pai-sso.js'), ...args, '--config', join(stage, 'gateway.yaml')], { cwd: stage, encoding: 'utf8' });
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, [join(stage, 'bin/pai-sso.js'), ...args, '--config', join(stage, 'gateway.yaml')], {
+    cwd: stage,
+    encoding: 'utf8',
+  });
 
 describe('the built bundle', () => {
   it('checks a config and prints metadata', () => {
@@ -35,7 +46,16 @@ describe('the built bundle', () => {
 
   it('lists every problem of a broken config through the precompiled validator, exit 2', () => {
     const broken = join(stage, 'broken.yaml');
-    writeFileSync(broken, stringify(baseConfig({ server: { baseUrl: 'https://x.example', colour: 'blue' }, idp: { entityId: 'e', site: 'eu' }, mappings: [{ group: 'g', roles: ['nope'] }] })));
+    writeFileSync(
+      broken,
+      stringify(
+        baseConfig({
+          server: { baseUrl: 'https://x.example', colour: 'blue' },
+          idp: { entityId: 'e', site: 'eu' },
+          mappings: [{ group: 'g', roles: ['nope'] }],
+        }),
+      ),
+    );
     const res = spawnSync(process.execPath, [join(stage, 'bin/pai-sso.js'), 'check', '--config', broken], { cwd: stage, encoding: 'utf8' });
     expect(res.status).toBe(2);
     expect(res.stderr).toContain('server.colour: unknown key');

@@ -20,10 +20,24 @@ beforeEach(async () => {
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
-const SECRETS = { PAI_SSO_LDAP_BIND_PASSWORD: 'bind-secret', PAI_SSO_OIDC_CLIENT_SECRET: 'client-secret', PAI_SSO_PROXY_SECRET: 'a-proxy-secret-of-16+' };
+const SECRETS = {
+  PAI_SSO_LDAP_BIND_PASSWORD: 'bind-secret',
+  PAI_SSO_OIDC_CLIENT_SECRET: 'client-secret',
+  PAI_SSO_PROXY_SECRET: 'a-proxy-secret-of-16+',
+};
 
 async function run(command: string, identity: Record<string, unknown>, env: NodeJS.ProcessEnv = SECRETS) {
-  await writeFile(configPath, stringify(baseConfig({ server: { baseUrl: 'http://127.0.0.1:0', port: 0, workers: 1 }, log: { level: 'error' }, keys: { dir: join(dir, 'certs') }, identity })));
+  await writeFile(
+    configPath,
+    stringify(
+      baseConfig({
+        server: { baseUrl: 'http://127.0.0.1:0', port: 0, workers: 1 },
+        log: { level: 'error' },
+        keys: { dir: join(dir, 'certs') },
+        identity,
+      }),
+    ),
+  );
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
@@ -34,9 +48,18 @@ async function run(command: string, identity: Record<string, unknown>, env: Node
   return { code, out, err };
 }
 
-const ldap = (over: Record<string, unknown> = {}) => ({ url: 'ldap://127.0.0.1:1', bindDN: 'cn=gw,dc=corp', userBase: 'ou=people,dc=corp', ...over });
+const ldap = (over: Record<string, unknown> = {}) => ({
+  url: 'ldap://127.0.0.1:1',
+  bindDN: 'cn=gw,dc=corp',
+  userBase: 'ou=people,dc=corp',
+  ...over,
+});
 const oidc = (over: Record<string, unknown> = {}) => ({ issuer: 'https://idp.example.test', clientId: 'pai-sso', ...over });
-const saml = (over: Record<string, unknown> = {}) => ({ entryPoint: 'https://idp.example.test/sso', idpIssuer: 'https://idp.example.test', ...over });
+const saml = (over: Record<string, unknown> = {}) => ({
+  entryPoint: 'https://idp.example.test/sso',
+  idpIssuer: 'https://idp.example.test',
+  ...over,
+});
 
 describe('pai-sso check: identity source settings', () => {
   it('exits 2 on an LDAP userFilter without {username}, naming the key', async () => {
@@ -63,9 +86,24 @@ describe('pai-sso check: identity source settings', () => {
   });
 
   it('lists every problem of every configured source at once, secrets never echoed', async () => {
-    const res = await run('check', { source: ['ldap', 'oidc', 'header'], ldap: ldap({ caFile: join(dir, 'ca.pem') }), oidc: oidc(), header: { trustedSources: ['10.0.0.0/8', 'proxy.internal'] } }, { PAI_SSO_PROXY_SECRET: 'short' });
+    const res = await run(
+      'check',
+      {
+        source: ['ldap', 'oidc', 'header'],
+        ldap: ldap({ caFile: join(dir, 'ca.pem') }),
+        oidc: oidc(),
+        header: { trustedSources: ['10.0.0.0/8', 'proxy.internal'] },
+      },
+      { PAI_SSO_PROXY_SECRET: 'short' },
+    );
     expect(res.code).toBe(2);
-    for (const path of ['identity.ldap.caFile', 'identity.ldap.bindPasswordEnv', 'identity.oidc.clientSecretEnv', 'identity.header.secretEnv', 'identity.header.trustedSources.1']) {
+    for (const path of [
+      'identity.ldap.caFile',
+      'identity.ldap.bindPasswordEnv',
+      'identity.oidc.clientSecretEnv',
+      'identity.header.secretEnv',
+      'identity.header.trustedSources.1',
+    ]) {
       expect(res.err).toContain(`  ${path}: `);
     }
     expect(res.err).not.toContain('short');

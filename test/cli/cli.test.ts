@@ -21,7 +21,14 @@ let configPath: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pai-sso-cli-'));
   configPath = join(dir, 'gateway.yaml');
-  await writeFile(configPath, stringify({ ...baseConfig(), keys: { dir: join(dir, 'certs') }, identity: { source: 'local', local: { usersFile: join(dir, 'users.yaml') } } }));
+  await writeFile(
+    configPath,
+    stringify({
+      ...baseConfig(),
+      keys: { dir: join(dir, 'certs') },
+      identity: { source: 'local', local: { usersFile: join(dir, 'users.yaml') } },
+    }),
+  );
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
@@ -40,7 +47,10 @@ async function run(args: string[], stdinText?: string) {
 
 describe('pai-sso user', () => {
   it('adds a user with a scrypt hash (file 0600), lists and removes them', async () => {
-    const added = await run(['user', 'add', 'alice', '--groups', 'ml,ml-admins', '--display-name', 'Alice A', '--password-stdin'], 'a long enough password\n');
+    const added = await run(
+      ['user', 'add', 'alice', '--groups', 'ml,ml-admins', '--display-name', 'Alice A', '--password-stdin'],
+      'a long enough password\n',
+    );
     expect(added.code).toBe(0);
     const users = await readUsers(join(dir, 'users.yaml'));
     expect(users?.['alice']?.groups).toEqual(['ml', 'ml-admins']);
@@ -70,7 +80,12 @@ describe('pai-sso user', () => {
 
 describe('pai-sso check / metadata', () => {
   it('exits 2 and lists every problem of a broken config', async () => {
-    await writeFile(configPath, stringify(baseConfig({ accounts: { prod: { accountId: 'x', samlProvider: 'corp-idp' } }, mappings: [{ group: 'g', roles: ['missing'] }] })));
+    await writeFile(
+      configPath,
+      stringify(
+        baseConfig({ accounts: { prod: { accountId: 'x', samlProvider: 'corp-idp' } }, mappings: [{ group: 'g', roles: ['missing'] }] }),
+      ),
+    );
     const res = await run(['check']);
     expect(res.code).toBe(2);
     expect(res.err).toContain('accounts.prod.accountId: must be a numeric Alibaba Cloud account ID');
@@ -108,7 +123,13 @@ describe('pai-sso check / metadata', () => {
 
 describe('pai-sso register: arguments', () => {
   it('prints its help on --help, -h or nothing, exit 0', async () => {
-    for (const args of [['register', '--help'], ['register', '-h'], ['register'], ['register', 'plan', '--help'], ['register', 'apply', '-h']]) {
+    for (const args of [
+      ['register', '--help'],
+      ['register', '-h'],
+      ['register'],
+      ['register', 'plan', '--help'],
+      ['register', 'apply', '-h'],
+    ]) {
       const res = await run(args);
       expect(res.code, args.join(' ')).toBe(0);
       expect(res.out).toMatch(/^usage: pai-sso register <command> \[options\]/);
@@ -159,13 +180,24 @@ describe('the pai-sso binary', () => {
   });
 
   it('refuses to start on a broken config: exit 2, problems on stderr', () => {
-    const res = spawnSync(process.execPath, ['bin/pai-sso.js', 'serve'], { encoding: 'utf8', env: { ...process.env, PAI_SSO_CONFIG: join(dir, 'missing.yaml') } });
+    const res = spawnSync(process.execPath, ['bin/pai-sso.js', 'serve'], {
+      encoding: 'utf8',
+      env: { ...process.env, PAI_SSO_CONFIG: join(dir, 'missing.yaml') },
+    });
     expect(res.status).toBe(2);
     expect(res.stderr).toContain('(file): cannot be read (ENOENT)');
   });
 
   it('starts on a config, says where to go, serves /readyz and stops cleanly on SIGTERM', async () => {
-    await writeFile(configPath, stringify({ ...baseConfig(), server: { baseUrl: 'http://127.0.0.1:0', port: 0, shutdownGraceSeconds: 0.2 }, keys: { dir: join(dir, 'certs') }, identity: { source: 'local', local: { usersFile: join(dir, 'users.yaml') } } }));
+    await writeFile(
+      configPath,
+      stringify({
+        ...baseConfig(),
+        server: { baseUrl: 'http://127.0.0.1:0', port: 0, shutdownGraceSeconds: 0.2 },
+        keys: { dir: join(dir, 'certs') },
+        identity: { source: 'local', local: { usersFile: join(dir, 'users.yaml') } },
+      }),
+    );
     const child = spawn(process.execPath, ['bin/pai-sso.js', 'serve', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -205,46 +237,78 @@ async function freePort(): Promise<number> {
 
 describe('several workers', () => {
   it('refuse to start with the memory store: each worker would count alone', () => {
-    writeFileSync(configPath, stringify({ ...baseConfig(), server: { baseUrl: 'http://127.0.0.1:8080', workers: 2 }, keys: { dir: join(dir, 'certs') }, identity: { source: 'local', local: { usersFile: join(dir, 'users.yaml') } } }));
+    writeFileSync(
+      configPath,
+      stringify({
+        ...baseConfig(),
+        server: { baseUrl: 'http://127.0.0.1:8080', workers: 2 },
+        keys: { dir: join(dir, 'certs') },
+        identity: { source: 'local', local: { usersFile: join(dir, 'users.yaml') } },
+      }),
+    );
     const res = spawnSync(process.execPath, ['bin/pai-sso.js', 'serve', '--config', configPath], { encoding: 'utf8' });
     expect(res.status).toBe(2);
     expect(res.stderr).toContain('server.workers: more than 1 worker needs state.store: redis');
   });
 
-  it.skipIf(REDIS_MISSING !== undefined)('serve one session from any worker and shut down together on SIGTERM', { timeout: 90_000 }, async () => {
-    const redis = await startRedis();
-    onTestFinished(() => redis.close());
-    const port = await freePort();
-    const usersFile = join(dir, 'users.yaml');
-    await writeUsers(usersFile, { alice: { id: 'u-a', groups: ['ml'], passwordHash: await hashPassword('correct horse battery', FAST_SCRYPT) } });
-    await writeFile(configPath, stringify({ ...baseConfig(), server: { baseUrl: `http://127.0.0.1:${port}`, port, workers: 2, shutdownGraceSeconds: 0.2 }, keys: { dir: join(dir, 'certs') }, identity: { source: 'local', local: { usersFile } }, state: { store: 'redis', redis: { url: redis.url } } }));
-    const child = spawn(process.execPath, ['bin/pai-sso.js', 'serve', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    await expect.poll(() => out, { timeout: 60_000, interval: 100 }).toContain('pai-sso ready');
-    expect(out).toContain('"workers":2');
-    const base = `http://127.0.0.1:${port}`;
-    const page = await fetch(`${base}/login`);
-    const flowCookie = (page.headers.getSetCookie()[0] ?? '').split(';')[0] ?? '';
-    const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
-    const login = await fetch(`${base}/login`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: flowCookie },
-      body: new URLSearchParams({ username: 'alice', password: 'correct horse battery', csrf }).toString(),
-    });
-    expect(login.status).toBe(303);
-    const session = login.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => c?.startsWith('pai_sso=')) ?? '';
-    // New connections each time, so the kernel spreads them over both workers.
-    for (let i = 0; i < 8; i++) {
-      const res = await fetch(`${base}/sso/pai`, { headers: { cookie: session, connection: 'close' } });
-      expect(res.status).toBe(200);
-      expect(await res.text()).toContain('name="SAMLResponse"');
-    }
-    const workersIssuing = new Set(out.split('\n').filter((l) => l.includes('"audit":"assertion.issued"')).map((l) => (JSON.parse(l) as { worker: number }).worker));
-    expect(workersIssuing.size).toBe(2);
-    child.kill('SIGTERM');
-    expect(await new Promise<number | null>((resolve) => child.on('exit', resolve))).toBe(0);
-  });
+  it.skipIf(REDIS_MISSING !== undefined)(
+    'serve one session from any worker and shut down together on SIGTERM',
+    { timeout: 90_000 },
+    async () => {
+      const redis = await startRedis();
+      onTestFinished(() => redis.close());
+      const port = await freePort();
+      const usersFile = join(dir, 'users.yaml');
+      await writeUsers(usersFile, {
+        alice: { id: 'u-a', groups: ['ml'], passwordHash: await hashPassword('correct horse battery', FAST_SCRYPT) },
+      });
+      await writeFile(
+        configPath,
+        stringify({
+          ...baseConfig(),
+          server: { baseUrl: `http://127.0.0.1:${port}`, port, workers: 2, shutdownGraceSeconds: 0.2 },
+          keys: { dir: join(dir, 'certs') },
+          identity: { source: 'local', local: { usersFile } },
+          state: { store: 'redis', redis: { url: redis.url } },
+        }),
+      );
+      const child = spawn(process.execPath, ['bin/pai-sso.js', 'serve', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      await expect.poll(() => out, { timeout: 60_000, interval: 100 }).toContain('pai-sso ready');
+      expect(out).toContain('"workers":2');
+      const base = `http://127.0.0.1:${port}`;
+      const page = await fetch(`${base}/login`);
+      const flowCookie = (page.headers.getSetCookie()[0] ?? '').split(';')[0] ?? '';
+      const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
+      const login = await fetch(`${base}/login`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: flowCookie },
+        body: new URLSearchParams({ username: 'alice', password: 'correct horse battery', csrf }).toString(),
+      });
+      expect(login.status).toBe(303);
+      const session =
+        login.headers
+          .getSetCookie()
+          .map((c) => c.split(';')[0])
+          .find((c) => c?.startsWith('pai_sso=')) ?? '';
+      // New connections each time, so the kernel spreads them over both workers.
+      for (let i = 0; i < 8; i++) {
+        const res = await fetch(`${base}/sso/pai`, { headers: { cookie: session, connection: 'close' } });
+        expect(res.status).toBe(200);
+        expect(await res.text()).toContain('name="SAMLResponse"');
+      }
+      const workersIssuing = new Set(
+        out
+          .split('\n')
+          .filter((l) => l.includes('"audit":"assertion.issued"'))
+          .map((l) => (JSON.parse(l) as { worker: number }).worker),
+      );
+      expect(workersIssuing.size).toBe(2);
+      child.kill('SIGTERM');
+      expect(await new Promise<number | null>((resolve) => child.on('exit', resolve))).toBe(0);
+    },
+  );
 });

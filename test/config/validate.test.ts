@@ -21,7 +21,13 @@ describe('config validation', () => {
     const r = validateConfig(baseConfig());
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(r.config.idp).toMatchObject({ assertionLifetimeSeconds: 300, clockSkewSeconds: 60, signResponse: false, roleSelection: 'gateway', nameId: { format: 'persistent', source: 'id' } });
+    expect(r.config.idp).toMatchObject({
+      assertionLifetimeSeconds: 300,
+      clockSkewSeconds: 60,
+      signResponse: false,
+      roleSelection: 'gateway',
+      nameId: { format: 'persistent', source: 'id' },
+    });
     expect(r.config.session).toMatchObject({ idleTimeoutSeconds: 1800, absoluteTimeoutSeconds: 28800, cookieName: 'pai_sso' });
     expect(r.config.server.port).toBe(8080);
   });

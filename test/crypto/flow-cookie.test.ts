@@ -24,7 +24,14 @@ function jar() {
 describe('createFlowCookie', () => {
   let t = 1_000_000;
   const flow = (purpose = 'p') =>
-    createFlowCookie<{ id: string }>({ name: 'f', sealer: createSealer(secret, purpose), ttlSeconds: 60, isShape: (v) => typeof v['id'] === 'string', attributes, now: () => t });
+    createFlowCookie<{ id: string }>({
+      name: 'f',
+      sealer: createSealer(secret, purpose),
+      ttlSeconds: 60,
+      isShape: (v) => typeof v['id'] === 'string',
+      attributes,
+      now: () => t,
+    });
 
   it('reads back what it sealed, with the expiry it set, until the expiry', () => {
     const { reply, request } = jar();

@@ -204,7 +204,7 @@ async function validateAtSp(gw: Gateway, samlResponse: string): Promise<{ profil
   });
   const { profile } = await sp.validatePostResponseAsync({ SAMLResponse: samlResponse });
   if (!profile) throw new Error('SP returned no profile');
-  const xml = new DOMParser().parseFromString(Buffer.from(samlResponse, 'base64').toString('utf8'), 'text/xml') as unknown as Document;
+  const xml = new DOMParser().parseFromString(Buffer.from(samlResponse, 'base64').toString('utf8'), 'text/xml');
   return { profile, xml };
 }
 

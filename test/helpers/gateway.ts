@@ -9,7 +9,17 @@ import { configuredKinds, fromList } from '../../src/identity/sources.js';
 import type { IdentitySource } from '../../src/identity/source.js';
 import { buildServer } from '../../src/server.js';
 import { createLogger } from '../../src/logger.js';
-import { PASSWORD, USERNAME, baseConfig, captureLogs, fixtureKeys, localFiles, tempDir, writeFixtureUsers, type FixtureUser } from './fixture.js';
+import {
+  PASSWORD,
+  USERNAME,
+  baseConfig,
+  captureLogs,
+  fixtureKeys,
+  localFiles,
+  tempDir,
+  writeFixtureUsers,
+  type FixtureUser,
+} from './fixture.js';
 import type { StateStore } from '../../src/state/store.js';
 import { createMemoryStore } from '../../src/state/memory.js';
 
@@ -31,17 +41,19 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(opts: {
-  config?: Record<string, unknown>;
-  users?: Record<string, FixtureUser>;
-  keysDir?: string;
-  /** Sources beside the local directory (header, upstream IdPs) built by the test. */
-  extraSources?: IdentitySource[];
-  /** Shared state; default: a memory store on the gateway's clock. Pass one store to two gateways for "replicas". */
-  store?: StateStore;
-  /** How often the local source polls the users file (default 2 s, as in production). */
-  watchIntervalMs?: number;
-} = {}): Promise<TestGateway> {
+export async function startGateway(
+  opts: {
+    config?: Record<string, unknown>;
+    users?: Record<string, FixtureUser>;
+    keysDir?: string;
+    /** Sources beside the local directory (header, upstream IdPs) built by the test. */
+    extraSources?: IdentitySource[];
+    /** Shared state; default: a memory store on the gateway's clock. Pass one store to two gateways for "replicas". */
+    store?: StateStore;
+    /** How often the local source polls the users file (default 2 s, as in production). */
+    watchIntervalMs?: number;
+  } = {},
+): Promise<TestGateway> {
   const dir = await tempDir('pai-sso-test-');
   const raw = opts.config ?? baseConfig();
   const files = localFiles(dir);
@@ -55,12 +67,26 @@ export async function startGateway(opts: {
   const keys = await fixtureKeys(config.keys.dir);
   await writeFixtureUsers(config.identity.local.usersFile, opts.users ?? { [USERNAME]: { password: PASSWORD, groups: ['ml'] } });
   // The local directory joins only when the config selects it, as in production.
-  const local = configuredKinds(config).includes('local') ? [await createLocalSource({ usersFile: config.identity.local.usersFile, ...(opts.watchIntervalMs ? { watchIntervalMs: opts.watchIntervalMs } : {}) })] : [];
+  const local = configuredKinds(config).includes('local')
+    ? [
+        await createLocalSource({
+          usersFile: config.identity.local.usersFile,
+          ...(opts.watchIntervalMs ? { watchIntervalMs: opts.watchIntervalMs } : {}),
+        }),
+      ]
+    : [];
   const sources = fromList([...local, ...(opts.extraSources ?? [])]);
 
   const logs = captureLogs();
   const clock = { now: Date.now() };
-  const app = await buildServer({ config, keys, sources, logger: createLogger('info', logs.sink), now: () => clock.now, store: opts.store ?? createMemoryStore(() => clock.now) });
+  const app = await buildServer({
+    config,
+    keys,
+    sources,
+    logger: createLogger('info', logs.sink),
+    now: () => clock.now,
+    store: opts.store ?? createMemoryStore(() => clock.now),
+  });
   await app.ready();
   return {
     app,
@@ -113,10 +139,21 @@ export class Jar {
 export function hiddenField(html: string, name: string): string {
   const m = new RegExp(`name="${name}" value="([^"]*)"`).exec(html);
   if (!m?.[1]) throw new Error(`no hidden field ${name} in page`);
-  return m[1].replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  return m[1]
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 }
 
-export async function request(gw: TestGateway, jar: Jar, method: 'GET' | 'POST', url: string, form?: Record<string, string>): Promise<LightMyRequestResponse> {
+export async function request(
+  gw: TestGateway,
+  jar: Jar,
+  method: 'GET' | 'POST',
+  url: string,
+  form?: Record<string, string>,
+): Promise<LightMyRequestResponse> {
   const res = await gw.app.inject({
     method,
     url,
@@ -131,7 +168,12 @@ export async function request(gw: TestGateway, jar: Jar, method: 'GET' | 'POST',
 }
 
 /** Signs in through the real login form; returns the jar holding the session. */
-export async function login(gw: TestGateway, username: string, password: string, returnTo = '/'): Promise<{ jar: Jar; res: LightMyRequestResponse }> {
+export async function login(
+  gw: TestGateway,
+  username: string,
+  password: string,
+  returnTo = '/',
+): Promise<{ jar: Jar; res: LightMyRequestResponse }> {
   const jar = new Jar();
   const page = await request(gw, jar, 'GET', `/login?returnTo=${encodeURIComponent(returnTo)}`);
   const csrf = hiddenField(page.body, 'csrf');

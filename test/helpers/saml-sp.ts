@@ -21,12 +21,18 @@ export function extractForm(html: string): { action: string; samlResponse: strin
   const samlResponse = /name="SAMLResponse" value="([^"]+)"/.exec(html)?.[1];
   const relayState = /name="RelayState" value="([^"]*)"/.exec(html)?.[1];
   if (!action || !samlResponse || relayState === undefined) throw new Error('no SAML hand-off form in page');
-  const unescape = (s: string) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  const unescape = (s: string) =>
+    s
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&');
   return { action: unescape(action), samlResponse, relayState: unescape(relayState) };
 }
 
 export function parseXml(xml: string): Document {
-  return new DOMParser().parseFromString(xml, 'text/xml') as unknown as Document;
+  return new DOMParser().parseFromString(xml, 'text/xml');
 }
 
 const SAML_NS = 'urn:oasis:names:tc:SAML:2.0:assertion';
@@ -55,7 +61,9 @@ export function responseFacts(xml: string) {
     status: elements(doc, SAMLP_NS, 'StatusCode')[0]?.getAttribute('Value'),
     assertionCount: assertions.length,
     assertionId: assertion.getAttribute('ID'),
-    childOrder: Array.from(assertion.childNodes).filter((n) => n.nodeType === 1).map((n) => (n as Element).localName),
+    childOrder: Array.from(assertion.childNodes)
+      .filter((n) => n.nodeType === 1)
+      .map((n) => (n as Element).localName),
     nameIds: elements(assertion, SAML_NS, 'NameID'),
     confirmations: elements(assertion, SAML_NS, 'SubjectConfirmation'),
     confirmationData: elements(assertion, SAML_NS, 'SubjectConfirmationData'),

@@ -22,7 +22,10 @@ describe('operator endpoints', () => {
     expect((await gw.app.inject('/healthz')).json()).toEqual({ status: 'ok' });
     const ready = await gw.app.inject('/readyz');
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ready', checks: { config: { ok: true }, signingKey: { ok: true }, identity: { ok: true }, state: { ok: true } } });
+    expect(ready.json()).toEqual({
+      status: 'ready',
+      checks: { config: { ok: true }, signingKey: { ok: true }, identity: { ok: true }, state: { ok: true } },
+    });
   });
 
   it('is not ready when the signing certificate has expired', async () => {

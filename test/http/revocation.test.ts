@@ -62,7 +62,10 @@ describe('session records (memory store)', () => {
   });
 
   it('a removed local user loses the session on the next request; a group change applies at once', async () => {
-    gw = await startGateway({ users: { alice: { password: PASSWORD, groups: ['ml'] }, bob: { password: PASSWORD, groups: ['ml'] } }, watchIntervalMs: 50 });
+    gw = await startGateway({
+      users: { alice: { password: PASSWORD, groups: ['ml'] }, bob: { password: PASSWORD, groups: ['ml'] } },
+      watchIntervalMs: 50,
+    });
     const file = gw.config.identity.local.usersFile;
     const alice = (await login(gw, 'alice', PASSWORD)).jar;
     const bob = (await login(gw, 'bob', PASSWORD)).jar;
@@ -85,7 +88,10 @@ describe('session records (memory store)', () => {
 
   it('admin revocation by user, by sid and of everything', async () => {
     const { store } = switchable();
-    gw = await startGateway({ store, users: { alice: { password: PASSWORD, groups: ['ml'] }, bob: { password: PASSWORD, groups: ['ml'] } } });
+    gw = await startGateway({
+      store,
+      users: { alice: { password: PASSWORD, groups: ['ml'] }, bob: { password: PASSWORD, groups: ['ml'] } },
+    });
     const g = gw;
     const records = createSessionRecords(store, { absoluteTimeoutMs: 8 * 3600_000, now: () => g.clock.now });
     const a1 = (await login(g, 'alice', PASSWORD)).jar;

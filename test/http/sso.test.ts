@@ -86,7 +86,14 @@ describe.each<[Site, () => Record<string, unknown>]>([
 
     const issued = audits(gw, 'assertion.issued');
     expect(issued).toHaveLength(1);
-    expect(issued[0]).toMatchObject({ user: 'alice', groups: ['ml'], roles: [DEV.split(',')[0]], target: 'pai', assertionId: f.assertionId, ip: '127.0.0.1' });
+    expect(issued[0]).toMatchObject({
+      user: 'alice',
+      groups: ['ml'],
+      roles: [DEV.split(',')[0]],
+      target: 'pai',
+      assertionId: f.assertionId,
+      ip: '127.0.0.1',
+    });
   });
 });
 
@@ -95,7 +102,9 @@ describe('Open PAI', () => {
     gw = await startGateway();
     const { jar } = await login(gw, 'alice', PASSWORD);
     const form = extractForm((await openPai(gw, jar)).body);
-    await expect(alibabaSp('intl', gw.keys.current.pem).validatePostResponseAsync({ SAMLResponse: form.samlResponse })).rejects.toThrow(/audience/i);
+    await expect(alibabaSp('intl', gw.keys.current.pem).validatePostResponseAsync({ SAMLResponse: form.samlResponse })).rejects.toThrow(
+      /audience/i,
+    );
   });
 
   it('issues fresh IDs for every response', async () => {
@@ -154,7 +163,9 @@ describe('Open PAI', () => {
     expect(picker.body).not.toContain('SAMLResponse');
 
     const chosen = await openPai(gw, jar, '?target=dsw&role=admin');
-    const { profile } = await alibabaSp('cn', gw.keys.current.pem).validatePostResponseAsync({ SAMLResponse: extractForm(chosen.body).samlResponse });
+    const { profile } = await alibabaSp('cn', gw.keys.current.pem).validatePostResponseAsync({
+      SAMLResponse: extractForm(chosen.body).samlResponse,
+    });
     expect(profile?.[ATTR_ROLE]).toBe(ADMIN);
     expect(profile?.[ATTR_SESSION_DURATION]).toBe('7200');
     expect(audits(gw, 'assertion.issued')[0]).toMatchObject({ roles: [ADMIN.split(',')[0]], groups: ['ml-admins'], target: 'dsw' });
@@ -165,12 +176,20 @@ describe('Open PAI', () => {
     const { jar } = await login(gw, 'alice', PASSWORD);
     const res = await openPai(gw, jar, '?role=admin');
     // alice has exactly one role, so the role parameter cannot widen it.
-    const { profile } = await alibabaSp('cn', gw.keys.current.pem).validatePostResponseAsync({ SAMLResponse: extractForm(res.body).samlResponse });
+    const { profile } = await alibabaSp('cn', gw.keys.current.pem).validatePostResponseAsync({
+      SAMLResponse: extractForm(res.body).samlResponse,
+    });
     expect(profile?.[ATTR_ROLE]).toBe(DEV);
 
     await gw.close();
     gw = await startGateway({
-      config: baseConfig({ mappings: [{ group: 'ml', roles: ['dev'] }, { group: 'ops', roles: ['dev', 'admin'] }], roles: { ...(baseConfig().roles as object), other: { account: 'prod', roleName: 'other' } } }),
+      config: baseConfig({
+        mappings: [
+          { group: 'ml', roles: ['dev'] },
+          { group: 'ops', roles: ['dev', 'admin'] },
+        ],
+        roles: { ...(baseConfig().roles as object), other: { account: 'prod', roleName: 'other' } },
+      }),
       users: { dave: { password: PASSWORD, groups: ['ml', 'x'] }, erin: { password: PASSWORD, groups: ['ops'] } },
     });
     const erin = await login(gw, 'erin', PASSWORD);
@@ -186,7 +205,9 @@ describe('Open PAI', () => {
       users: { carol: { password: PASSWORD, groups: ['ml-admins'] } },
     });
     const { jar } = await login(gw, 'carol', PASSWORD);
-    const { profile } = await alibabaSp('cn', gw.keys.current.pem).validatePostResponseAsync({ SAMLResponse: extractForm((await openPai(gw, jar)).body).samlResponse });
+    const { profile } = await alibabaSp('cn', gw.keys.current.pem).validatePostResponseAsync({
+      SAMLResponse: extractForm((await openPai(gw, jar)).body).samlResponse,
+    });
     expect(profile?.[ATTR_ROLE]).toEqual([DEV, ADMIN]);
     // One SessionDuration for whichever is picked: the smallest fits both roles.
     expect(profile?.[ATTR_SESSION_DURATION]).toBe('3600');
@@ -196,8 +217,16 @@ describe('Open PAI', () => {
     const evil = `x</saml:AttributeValue></saml:Attribute><saml:Attribute Name="${ATTR_ROLE}"><saml:AttributeValue>acs:ram::999999999999:role/root,acs:ram::999999999999:saml-provider/evil`;
     gw = await startGateway({
       config: baseConfig({
-        idp: { entityId: 'https://sso.example.test/saml/metadata', site: 'cn', nameId: { format: 'unspecified', source: 'email' }, roleSessionName: { source: 'email' } },
-        mappings: [{ group: 'ml', roles: ['dev'] }, { group: evil, roles: ['dev'] }],
+        idp: {
+          entityId: 'https://sso.example.test/saml/metadata',
+          site: 'cn',
+          nameId: { format: 'unspecified', source: 'email' },
+          roleSessionName: { source: 'email' },
+        },
+        mappings: [
+          { group: 'ml', roles: ['dev'] },
+          { group: evil, roles: ['dev'] },
+        ],
       }),
       users: { mallory: { password: PASSWORD, groups: ['ml', evil], displayName: evil, email: `${evil}"&'<>` } },
     });
@@ -222,7 +251,10 @@ describe('login', () => {
     const strip = (b: string) => b.replace(/nonce="[^"]*"/g, '').replace(/value="[^"]*"/g, '');
     expect(strip(wrong.res.body)).toBe(strip(unknown.res.body));
     expect(wrong.jar.get('pai_sso')).toBeUndefined();
-    expect(audits(gw, 'login.failed').map((a) => [a['user'], a['reason']])).toEqual([['alice', 'bad-credentials'], ['nobody', 'bad-credentials']]);
+    expect(audits(gw, 'login.failed').map((a) => [a['user'], a['reason']])).toEqual([
+      ['alice', 'bad-credentials'],
+      ['nobody', 'bad-credentials'],
+    ]);
   });
 
   it('sets an HttpOnly, SameSite=Lax session cookie, Secure when the base URL is https', async () => {
@@ -247,21 +279,29 @@ describe('login', () => {
     expect(jar.get('pai_sso')).toBeUndefined();
     const fresh = new Jar();
     const page = await request(gw, fresh, 'GET', '/login');
-    const crossSite = await gw.app.inject({ method: 'POST', url: '/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ username: 'alice', password: PASSWORD, csrf: hiddenField(page.body, 'csrf') }).toString() });
+    const crossSite = await gw.app.inject({
+      method: 'POST',
+      url: '/login',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ username: 'alice', password: PASSWORD, csrf: hiddenField(page.body, 'csrf') }).toString(),
+    });
     expect(crossSite.statusCode).toBe(403);
     expect(audits(gw, 'login.failed').map((a) => a['reason'])).toEqual(['csrf', 'csrf']);
   });
 
-  it.each(['/.//evil.example/x', '/..//evil.example', '/%2e%2e//evil.example', '/./%5Cevil.example'])('never redirects a signed-in user off-site from GET /login (returnTo=%s)', async (returnTo) => {
-    gw = await startGateway();
-    const { jar } = await login(gw, 'alice', PASSWORD);
-    const res = await request(gw, jar, 'GET', `/login?returnTo=${encodeURIComponent(returnTo)}`);
-    expect(res.statusCode).toBe(303);
-    const location = String(res.headers.location);
-    // What a browser would do with the Location header: stay on our origin.
-    expect(new URL(location, 'https://gw.example').origin).toBe('https://gw.example');
-    expect(location.startsWith('//')).toBe(false);
-  });
+  it.each(['/.//evil.example/x', '/..//evil.example', '/%2e%2e//evil.example', '/./%5Cevil.example'])(
+    'never redirects a signed-in user off-site from GET /login (returnTo=%s)',
+    async (returnTo) => {
+      gw = await startGateway();
+      const { jar } = await login(gw, 'alice', PASSWORD);
+      const res = await request(gw, jar, 'GET', `/login?returnTo=${encodeURIComponent(returnTo)}`);
+      expect(res.statusCode).toBe(303);
+      const location = String(res.headers.location);
+      // What a browser would do with the Location header: stay on our origin.
+      expect(new URL(location, 'https://gw.example').origin).toBe('https://gw.example');
+      expect(location.startsWith('//')).toBe(false);
+    },
+  );
 
   it.each(['//evil.example/x', 'https://evil.example/', '/\\evil.example', '/%0d%0aSet-Cookie:x', 'javascript:alert(1)'])(
     'never redirects off-site after login (returnTo=%s)',
@@ -317,12 +357,27 @@ describe('login', () => {
 
   it('turns an oversized or malformed login into a 4xx with an audit line', async () => {
     gw = await startGateway();
-    const big = await gw.app.inject({ method: 'POST', url: '/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: `username=${'a'.repeat(40_000)}` });
+    const big = await gw.app.inject({
+      method: 'POST',
+      url: '/login',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `username=${'a'.repeat(40_000)}`,
+    });
     expect(big.statusCode).toBe(413);
-    const json = await gw.app.inject({ method: 'POST', url: '/login', headers: { 'content-type': 'application/json' }, payload: '{"username":' });
+    const json = await gw.app.inject({
+      method: 'POST',
+      url: '/login',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"username":',
+    });
     expect(json.statusCode).toBeGreaterThanOrEqual(400);
     expect(json.statusCode).toBeLessThan(500);
-    const missing = await gw.app.inject({ method: 'POST', url: '/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'username=alice' });
+    const missing = await gw.app.inject({
+      method: 'POST',
+      url: '/login',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'username=alice',
+    });
     expect(missing.statusCode).toBe(400);
     expect(audits(gw, 'request.rejected').length).toBe(3);
   });

@@ -56,7 +56,11 @@ async function attempt(g: TestGateway, username: string, password: string, from:
 const viaProxy = (i: number): From => ({ remoteAddress: PROXY, forwardedFor: `198.51.100.${i + 1}` });
 const retryAfter = (res: LightMyRequestResponse) => Number(res.headers['retry-after']);
 /** What differs between two renderings of one page by design: the CSP nonce and the CSRF token. */
-const comparable = (body: string) => body.replace(/nonce-[^']+'/g, "nonce-X'").replace(/nonce="[^"]+"/g, 'nonce="X"').replace(/name="csrf" value="[^"]*"/g, 'name="csrf" value="X"');
+const comparable = (body: string) =>
+  body
+    .replace(/nonce-[^']+'/g, "nonce-X'")
+    .replace(/nonce="[^"]+"/g, 'nonce="X"')
+    .replace(/name="csrf" value="[^"]*"/g, 'name="csrf" value="X"');
 
 /** 30 wrong passwords, each from another forwarded address, waiting out each backoff (not lockouts). */
 async function distributedGuessing(g: TestGateway, username: string) {
@@ -89,7 +93,9 @@ describe('login throttle', () => {
     }
     expect(alice.map((r) => r.statusCode)).toEqual(nobody.map((r) => r.statusCode));
     expect(alice.map((r) => r.headers['retry-after'])).toEqual(nobody.map((r) => r.headers['retry-after']));
-    expect(comparable((alice.at(-1) as LightMyRequestResponse).body.replace(/alice/g, 'U'))).toBe(comparable((nobody.at(-1) as LightMyRequestResponse).body.replace(/nobody-here/g, 'U')));
+    expect(comparable((alice.at(-1) as LightMyRequestResponse).body.replace(/alice/g, 'U'))).toBe(
+      comparable((nobody.at(-1) as LightMyRequestResponse).body.replace(/nobody-here/g, 'U')),
+    );
 
     // The audit lines carry the forwarded client and the proxy that passed it on.
     const failed = audits(gw, 'login.failed');
@@ -101,7 +107,9 @@ describe('login throttle', () => {
 
   it('counts one account under every spelling (NFKC, case, spaces)', async () => {
     expect(normaliseUsername('  ＡＬＩＣＥ ')).toBe('alice');
-    gw = await startGateway({ config: baseConfig({ server: server({ loginThrottle: { username: { freeFailures: 1, lockoutAfter: 3 } } }) }) });
+    gw = await startGateway({
+      config: baseConfig({ server: server({ loginThrottle: { username: { freeFailures: 1, lockoutAfter: 3 } } }) }),
+    });
     for (const [i, name] of ['alice', 'ALICE', ' Alice'].entries()) {
       const res = await attempt(gw, name, 'wrong', viaProxy(i));
       if (res.statusCode === 429) gw.clock.now += retryAfter(res) * 1000;
@@ -156,7 +164,9 @@ describe('login throttle', () => {
   });
 
   it('lifts a lockout when it expires, and doubles the next one', async () => {
-    gw = await startGateway({ config: baseConfig({ server: server({ loginThrottle: { username: { freeFailures: 2, lockoutAfter: 3 }, lockoutSeconds: 600 } }) }) });
+    gw = await startGateway({
+      config: baseConfig({ server: server({ loginThrottle: { username: { freeFailures: 2, lockoutAfter: 3 }, lockoutSeconds: 600 } }) }),
+    });
     // Two free failures, and the third locks: no waits in between.
     const fail = async (times: number) => {
       for (let i = 0; i < times; i++) expect((await attempt(gw as TestGateway, 'alice', 'wrong', viaProxy(i))).statusCode).toBe(401);
@@ -176,7 +186,9 @@ describe('login throttle', () => {
   });
 
   it('locks out an address that sprays many usernames', async () => {
-    gw = await startGateway({ config: baseConfig({ server: server({ loginThrottle: { address: { freeFailures: 3, lockoutAfter: 5 } } }) }) });
+    gw = await startGateway({
+      config: baseConfig({ server: server({ loginThrottle: { address: { freeFailures: 3, lockoutAfter: 5 } } }) }),
+    });
     const from = viaProxy(0);
     const statuses: number[] = [];
     for (let i = 0; i < 8; i++) {
@@ -226,19 +238,34 @@ describe('login throttle', () => {
   });
 
   it('throttles the OIDC callback per client address', async () => {
-    const oidc = createOidcSource(Value.Default(OidcIdentitySchema, { issuer: 'http://127.0.0.1:9/', clientId: 'pai-sso', tokenEndpointAuthMethod: 'none' }) as OidcIdentityConfig, {
-      baseUrl: 'http://localhost:8080',
-      env: {},
-      rediscoverAfterMs: 3_600_000,
-    });
+    const oidc = createOidcSource(
+      Value.Default(OidcIdentitySchema, {
+        issuer: 'http://127.0.0.1:9/',
+        clientId: 'pai-sso',
+        tokenEndpointAuthMethod: 'none',
+      }) as OidcIdentityConfig,
+      {
+        baseUrl: 'http://localhost:8080',
+        env: {},
+        rediscoverAfterMs: 3_600_000,
+      },
+    );
     gw = await startGateway({
-      config: baseConfig({ server: server({ loginThrottle: { address: { freeFailures: 2, lockoutAfter: 4 } } }), identity: { source: ['oidc'], oidc: { issuer: 'http://127.0.0.1:9/', clientId: 'pai-sso' } } }),
+      config: baseConfig({
+        server: server({ loginThrottle: { address: { freeFailures: 2, lockoutAfter: 4 } } }),
+        identity: { source: ['oidc'], oidc: { issuer: 'http://127.0.0.1:9/', clientId: 'pai-sso' } },
+      }),
       extraSources: [oidc],
     });
     const g = gw;
     const statuses: number[] = [];
     for (let i = 0; i < 7; i++) {
-      const r = await g.app.inject({ method: 'GET', url: '/oidc/callback?code=x&state=y', remoteAddress: PROXY, headers: { 'x-forwarded-for': '198.51.100.9' } });
+      const r = await g.app.inject({
+        method: 'GET',
+        url: '/oidc/callback?code=x&state=y',
+        remoteAddress: PROXY,
+        headers: { 'x-forwarded-for': '198.51.100.9' },
+      });
       if (r.statusCode === 429 && retryAfter(r) <= 60) g.clock.now += retryAfter(r) * 1000;
       statuses.push(r.statusCode);
     }
@@ -246,7 +273,12 @@ describe('login throttle', () => {
     expect(statuses.at(-1)).toBe(429);
     expect(audits(gw, 'login.locked')).toMatchObject([{ scope: 'address', path: '/oidc/callback', ip: '198.51.100.9', peer: PROXY }]);
     // A different client behind the same proxy still gets through to the checks.
-    const other = await gw.app.inject({ method: 'GET', url: '/oidc/callback?code=x&state=y', remoteAddress: PROXY, headers: { 'x-forwarded-for': '198.51.100.10' } });
+    const other = await gw.app.inject({
+      method: 'GET',
+      url: '/oidc/callback?code=x&state=y',
+      remoteAddress: PROXY,
+      headers: { 'x-forwarded-for': '198.51.100.10' },
+    });
     expect(other.statusCode).toBe(400);
   });
 });
@@ -258,7 +290,9 @@ describe('trusted proxies in the config', () => {
   };
 
   it('refuses trustProxy: true and points to trustedProxies', () => {
-    expect(problems({ trustProxy: true })).toEqual([{ path: 'server.trustProxy', reason: expect.stringContaining('server.trustedProxies') }]);
+    expect(problems({ trustProxy: true })).toEqual([
+      { path: 'server.trustProxy', reason: expect.stringContaining('server.trustedProxies') },
+    ]);
   });
 
   it('refuses a hop count', () => {
@@ -266,7 +300,23 @@ describe('trusted proxies in the config', () => {
   });
 
   it('checks every CIDR, IPv4 and IPv6, and refuses /0', () => {
-    expect(problems({ trustedProxies: ['10.0.0.5', '10.1.0.0/16', '2001:db8::/32', '::1', '10.0.0.0/33', 'fe80::/129', 'proxy.internal', '0.0.0.0/0', '::/0', '10.0.0.1/8/1', '10.0.0.0/x'] })).toEqual([
+    expect(
+      problems({
+        trustedProxies: [
+          '10.0.0.5',
+          '10.1.0.0/16',
+          '2001:db8::/32',
+          '::1',
+          '10.0.0.0/33',
+          'fe80::/129',
+          'proxy.internal',
+          '0.0.0.0/0',
+          '::/0',
+          '10.0.0.1/8/1',
+          '10.0.0.0/x',
+        ],
+      }),
+    ).toEqual([
       { path: 'server.trustedProxies.4', reason: expect.stringContaining('0..32') },
       { path: 'server.trustedProxies.5', reason: expect.stringContaining('0..128') },
       { path: 'server.trustedProxies.6', reason: expect.stringContaining('not an IPv4/IPv6 address or CIDR') },
@@ -279,11 +329,19 @@ describe('trusted proxies in the config', () => {
 
   it('reads trustProxy given as addresses as more trusted proxies', () => {
     expect(problems({ trustProxy: '10.0.0.1, 10.0.0.2', trustedProxies: ['10.0.0.3'] })).toEqual([]);
-    expect(problems({ trustProxy: ['10.0.0.0/8', 'nope'] })).toEqual([{ path: 'server.trustProxy.1', reason: expect.stringContaining('"nope"') }]);
-    expect(trustedProxyList({ trustProxy: '10.0.0.1, 10.0.0.2', trustedProxies: ['10.0.0.3', '10.0.0.1'] })).toEqual(['10.0.0.3', '10.0.0.1', '10.0.0.2']);
+    expect(problems({ trustProxy: ['10.0.0.0/8', 'nope'] })).toEqual([
+      { path: 'server.trustProxy.1', reason: expect.stringContaining('"nope"') },
+    ]);
+    expect(trustedProxyList({ trustProxy: '10.0.0.1, 10.0.0.2', trustedProxies: ['10.0.0.3', '10.0.0.1'] })).toEqual([
+      '10.0.0.3',
+      '10.0.0.1',
+      '10.0.0.2',
+    ]);
   });
 
   it('checks that the throttle numbers fit together', () => {
-    expect(problems({ loginThrottle: { username: { freeFailures: 10, lockoutAfter: 5 } } })).toEqual([{ path: 'server.loginThrottle.username.freeFailures', reason: expect.stringContaining('below') }]);
+    expect(problems({ loginThrottle: { username: { freeFailures: 10, lockoutAfter: 5 } } })).toEqual([
+      { path: 'server.loginThrottle.username.freeFailures', reason: expect.stringContaining('below') },
+    ]);
   });
 });

@@ -7,7 +7,16 @@ import { ATTR_ROLE } from '../../src/alibaba.js';
 
 const SECRET = 'proxy-shared-secret-0123456789';
 const env = { PAI_SSO_PROXY_SECRET: SECRET };
-const headerConfig = (trustedSources: string[]) => ({ trustedSources, secretHeader: 'x-proxy-secret', secretEnv: 'PAI_SSO_PROXY_SECRET', userHeader: 'x-forwarded-user', emailHeader: 'x-forwarded-email', groupsHeader: 'x-forwarded-groups', groupsSeparator: ',', label: 'Proxy' });
+const headerConfig = (trustedSources: string[]) => ({
+  trustedSources,
+  secretHeader: 'x-proxy-secret',
+  secretEnv: 'PAI_SSO_PROXY_SECRET',
+  userHeader: 'x-forwarded-user',
+  emailHeader: 'x-forwarded-email',
+  groupsHeader: 'x-forwarded-groups',
+  groupsSeparator: ',',
+  label: 'Proxy',
+});
 
 let gw: TestGateway | undefined;
 afterEach(async () => {
@@ -36,7 +45,9 @@ describe('trusted proxy headers', () => {
     gw = await gatewayTrusting(['127.0.0.0/8']);
     const res = await gw.app.inject({ method: 'GET', url: '/sso/pai', headers: proxied(), remoteAddress: '127.0.0.1' });
     expect(res.statusCode).toBe(200);
-    const { profile } = await alibabaSp('cn', gw.keys.current.pem).validatePostResponseAsync({ SAMLResponse: extractForm(res.body).samlResponse });
+    const { profile } = await alibabaSp('cn', gw.keys.current.pem).validatePostResponseAsync({
+      SAMLResponse: extractForm(res.body).samlResponse,
+    });
     expect(profile?.[ATTR_ROLE]).toBe(`acs:ram::${ACCOUNT}:role/pai-developer,acs:ram::${ACCOUNT}:saml-provider/corp-idp`);
     expect(profile?.nameID).toBe('zoe');
     expect(gw.logs.find((l) => l['audit'] === 'login.succeeded')).toMatchObject({ user: 'zoe', source: 'header', groups: ['ml'] });
@@ -57,7 +68,12 @@ describe('trusted proxy headers', () => {
 
   it('does not let X-Forwarded-For make an outside client look trusted', async () => {
     gw = await gatewayTrusting(['127.0.0.1']);
-    const res = await gw.app.inject({ method: 'GET', url: '/sso/pai', headers: { ...proxied(), 'x-forwarded-for': '127.0.0.1' }, remoteAddress: '192.0.2.7' });
+    const res = await gw.app.inject({
+      method: 'GET',
+      url: '/sso/pai',
+      headers: { ...proxied(), 'x-forwarded-for': '127.0.0.1' },
+      remoteAddress: '192.0.2.7',
+    });
     expect(res.statusCode).toBe(403);
   });
 
@@ -66,7 +82,12 @@ describe('trusted proxy headers', () => {
     const jar = new Jar();
     const first = await gw.app.inject({ method: 'GET', url: '/', headers: proxied(), remoteAddress: '127.0.0.1' });
     jar.take(first);
-    const second = await gw.app.inject({ method: 'GET', url: '/', headers: { ...proxied({ 'x-forwarded-user': 'yan' }), cookie: jar.header() }, remoteAddress: '127.0.0.1' });
+    const second = await gw.app.inject({
+      method: 'GET',
+      url: '/',
+      headers: { ...proxied({ 'x-forwarded-user': 'yan' }), cookie: jar.header() },
+      remoteAddress: '127.0.0.1',
+    });
     expect(second.body).toContain('Signed in as yan');
   });
 
@@ -76,7 +97,12 @@ describe('trusted proxy headers', () => {
     const first = await gw.app.inject({ method: 'GET', url: '/sso/pai', headers: proxied(), remoteAddress: '127.0.0.1' });
     expect(first.statusCode).toBe(200);
     jar.take(first);
-    const after = await gw.app.inject({ method: 'GET', url: '/sso/pai', headers: { ...proxied({ 'x-forwarded-groups': 'sales' }), cookie: jar.header() }, remoteAddress: '127.0.0.1' });
+    const after = await gw.app.inject({
+      method: 'GET',
+      url: '/sso/pai',
+      headers: { ...proxied({ 'x-forwarded-groups': 'sales' }), cookie: jar.header() },
+      remoteAddress: '127.0.0.1',
+    });
     expect(after.statusCode).toBe(403);
     expect(after.body).not.toContain('SAMLResponse');
   });
@@ -90,11 +116,17 @@ describe('trusted proxy headers', () => {
 
   it('refuses to start without a strong shared secret or with a malformed address', () => {
     expect(() => createHeaderSource(headerConfig(['127.0.0.1']), {})).toThrow(ConfigError);
-    expect(() => createHeaderSource(headerConfig(['127.0.0.1']), {})).toThrow(/identity\.header\.secretEnv: environment variable PAI_SSO_PROXY_SECRET/);
+    expect(() => createHeaderSource(headerConfig(['127.0.0.1']), {})).toThrow(
+      /identity\.header\.secretEnv: environment variable PAI_SSO_PROXY_SECRET/,
+    );
     expect(() => createHeaderSource(headerConfig(['127.0.0.1']), { PAI_SSO_PROXY_SECRET: 'short' })).toThrow(/16\+ characters/);
-    expect(() => createHeaderSource(headerConfig(['not-an-ip']), env)).toThrow(/identity\.header\.trustedSources\.0: "not-an-ip" is not an IP address/);
+    expect(() => createHeaderSource(headerConfig(['not-an-ip']), env)).toThrow(
+      /identity\.header\.trustedSources\.0: "not-an-ip" is not an IP address/,
+    );
     for (const bad of ['10.0.0.0/33', '10.0.0.0/x', '10.0.0.0/8/8', '::1/129']) {
-      expect(readHeaderSettings(headerConfig([bad]), env)).toEqual({ problems: [{ path: 'identity.header.trustedSources.0', reason: `"${bad}" is not an IP address or CIDR` }] });
+      expect(readHeaderSettings(headerConfig([bad]), env)).toEqual({
+        problems: [{ path: 'identity.header.trustedSources.0', reason: `"${bad}" is not an IP address or CIDR` }],
+      });
     }
     expect(new HeaderSourceError('PAI_SSO_HEADER_TRUSTED_SOURCE', 'x')).toMatchObject({ kind: 'config', name: 'HeaderSourceError' });
     try {

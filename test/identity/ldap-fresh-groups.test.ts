@@ -48,7 +48,14 @@ afterAll(async () => {
 });
 
 async function gateway(store?: StateStore): Promise<TestGateway> {
-  const ldap = { url: slapd.url, bindDN: SERVICE_DN, bindPasswordEnv: 'TEST_LDAP_BIND', userBase: PEOPLE, groups: { base: GROUPS }, timeoutMs: 2000 };
+  const ldap = {
+    url: slapd.url,
+    bindDN: SERVICE_DN,
+    bindPasswordEnv: 'TEST_LDAP_BIND',
+    userBase: PEOPLE,
+    groups: { base: GROUPS },
+    timeoutMs: 2000,
+  };
   const v = validateConfig(baseConfig({ identity: { source: 'ldap', ldap } }));
   if (!v.ok) throw new Error(JSON.stringify(v.problems));
   const cfg = v.config.identity.ldap as LdapIdentityConfig;
@@ -113,7 +120,14 @@ describe('LDAP group freshness', () => {
     gw = await gateway(store);
     const jar = await loginLdap(gw);
     // A second gateway whose directory is gone: same cookie secret, same session.
-    const ldap = { url: 'ldap://127.0.0.1:9', bindDN: SERVICE_DN, bindPasswordEnv: 'TEST_LDAP_BIND', userBase: PEOPLE, groups: { base: GROUPS }, timeoutMs: 500 };
+    const ldap = {
+      url: 'ldap://127.0.0.1:9',
+      bindDN: SERVICE_DN,
+      bindPasswordEnv: 'TEST_LDAP_BIND',
+      userBase: PEOPLE,
+      groups: { base: GROUPS },
+      timeoutMs: 500,
+    };
     const v = validateConfig(baseConfig({ identity: { source: 'ldap', ldap } }));
     if (!v.ok) throw new Error(JSON.stringify(v.problems));
     const down = await startGateway({

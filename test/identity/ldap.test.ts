@@ -4,7 +4,14 @@ import { Attribute, Change, Client, FilterParser } from 'ldapts';
 import { validateConfig } from '../../src/config/validate.js';
 import type { LdapIdentityConfig } from '../../src/config/identity-ldap-schema.js';
 import { createLdapSource, LdapSourceError, resolveLdapSettings } from '../../src/identity/ldap.js';
-import { adNestedGroupsFilter, escapeFilterValue, fillFilter, firstRdnValue, formatObjectGuid, isUnderDn } from '../../src/identity/ldap-filter.js';
+import {
+  adNestedGroupsFilter,
+  escapeFilterValue,
+  fillFilter,
+  firstRdnValue,
+  formatObjectGuid,
+  isUnderDn,
+} from '../../src/identity/ldap-filter.js';
 import { createSources, mappingWarnings } from '../../src/identity/sources.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { exitCodeFor, httpStatusFor } from '../../src/errors.js';
@@ -96,7 +103,9 @@ describe('LDAP filter and DN text', () => {
     expect(escapeFilterValue('*)(uid=*')).toBe('\\2a\\29\\28uid=\\2a');
     expect(escapeFilterValue('a\\b\u0000c')).toBe('a\\5cb\\00c');
     expect(escapeFilterValue('plain.name-1@corp')).toBe('plain.name-1@corp');
-    expect(fillFilter('(&(objectClass=user)(uid={username}))', { username: '*)(|(uid=*' })).toBe('(&(objectClass=user)(uid=\\2a\\29\\28|\\28uid=\\2a))');
+    expect(fillFilter('(&(objectClass=user)(uid={username}))', { username: '*)(|(uid=*' })).toBe(
+      '(&(objectClass=user)(uid=\\2a\\29\\28|\\28uid=\\2a))',
+    );
   });
 
   it('keeps $& and $1 in a username literal and leaves unknown placeholders alone', () => {
@@ -160,20 +169,26 @@ describe('LDAP configuration', () => {
   });
 
   it('lists every settings problem at once, as a config error (exit 2)', () => {
-    const build = () => createLdapSource(ldapConfig({ userFilter: '(uid=alice)', groups: { filter: '(member=x)' }, caFile: '/nonexistent/ca.pem' }), {});
+    const build = () =>
+      createLdapSource(ldapConfig({ userFilter: '(uid=alice)', groups: { filter: '(member=x)' }, caFile: '/nonexistent/ca.pem' }), {});
     expect(build).toThrow(ConfigError);
     try {
       build();
     } catch (err) {
       expect((err as ConfigError).problems.map((p) => p.path)).toEqual([
-        'identity.ldap.userFilter', 'identity.ldap.groups.filter', 'identity.ldap.caFile', 'identity.ldap.bindPasswordEnv',
+        'identity.ldap.userFilter',
+        'identity.ldap.groups.filter',
+        'identity.ldap.caFile',
+        'identity.ldap.bindPasswordEnv',
       ]);
       expect(exitCodeFor(err)).toBe(2);
     }
   });
 
   it('names the missing environment variable, never a value', () => {
-    expect(() => createLdapSource(ldapConfig(), {})).toThrow(`identity.ldap.bindPasswordEnv: environment variable TEST_LDAP_BIND must hold the password of ${SERVICE_DN}`);
+    expect(() => createLdapSource(ldapConfig(), {})).toThrow(
+      `identity.ldap.bindPasswordEnv: environment variable TEST_LDAP_BIND must hold the password of ${SERVICE_DN}`,
+    );
   });
 
   it('warns about a mapping DN outside groups.base or written with spaces, not about names', () => {
@@ -185,10 +200,18 @@ describe('LDAP configuration', () => {
   });
 
   it('is built by createSources from identity.source: ldap, and feeds mapping warnings', async () => {
-    const v = validateConfig(baseConfig({
-      identity: { source: 'ldap', ldap: { url: slapd.url, bindDN: SERVICE_DN, bindPasswordEnv: 'TEST_LDAP_BIND', userBase: PEOPLE, groups: { base: GROUPS } } },
-      mappings: [{ group: 'ml', roles: ['dev'] }, { group: 'cn=ml,ou=elsewhere,dc=corp,dc=test', roles: ['admin'] }],
-    }));
+    const v = validateConfig(
+      baseConfig({
+        identity: {
+          source: 'ldap',
+          ldap: { url: slapd.url, bindDN: SERVICE_DN, bindPasswordEnv: 'TEST_LDAP_BIND', userBase: PEOPLE, groups: { base: GROUPS } },
+        },
+        mappings: [
+          { group: 'ml', roles: ['dev'] },
+          { group: 'cn=ml,ou=elsewhere,dc=corp,dc=test', roles: ['admin'] },
+        ],
+      }),
+    );
     expect(v.ok).toBe(true);
     if (!v.ok) return;
     const sources = await createSources(v.config, { env });
@@ -243,7 +266,12 @@ describe('LDAP against slapd', () => {
   it('signs in a user whose uid and DN contain filter and DN specials, and finds her groups by search too', async () => {
     for (const from of ['memberOf', 'search'] as const) {
       const user = await createLdapSource(ldapConfig({ groups: { base: GROUPS, from } }), env).authenticate(JANE_UID, JANE_PW);
-      expect(user).toMatchObject({ username: JANE_UID, displayName: 'Doe, Jane (ops)*', groups: [g('ml')], groupNames: { [g('ml')]: 'ml' } });
+      expect(user).toMatchObject({
+        username: JANE_UID,
+        displayName: 'Doe, Jane (ops)*',
+        groups: [g('ml')],
+        groupNames: { [g('ml')]: 'ml' },
+      });
     }
   });
 
@@ -261,14 +289,20 @@ describe('LDAP against slapd', () => {
     const nested = await createLdapSource(ldapConfig({ groups: { base: GROUPS, from, nested: true } }), env).authenticate('bob', BOB_PW);
     expect(nested?.groups).toEqual([g('interns'), g('researchers'), g('ml')]);
     expect(nested?.groupNames).toEqual({ [g('interns')]: 'interns', [g('researchers')]: 'researchers', [g('ml')]: 'ml' });
-    const shallow = await createLdapSource(ldapConfig({ groups: { base: GROUPS, from, nested: true, maxDepth: 2 } }), env).authenticate('bob', BOB_PW);
+    const shallow = await createLdapSource(ldapConfig({ groups: { base: GROUPS, from, nested: true, maxDepth: 2 } }), env).authenticate(
+      'bob',
+      BOB_PW,
+    );
     expect(shallow?.groups).toEqual([g('interns'), g('researchers')]);
     const direct = await createLdapSource(ldapConfig({ groups: { base: GROUPS, from, nested: false } }), env).authenticate('bob', BOB_PW);
     expect(direct?.groups).toEqual([g('interns')]);
   });
 
   it('stops on a group cycle', async () => {
-    const user = await createLdapSource(ldapConfig({ groups: { base: GROUPS, nested: true, maxDepth: 20 } }), env).authenticate('carol', 'carol-Pass-1');
+    const user = await createLdapSource(ldapConfig({ groups: { base: GROUPS, nested: true, maxDepth: 20 } }), env).authenticate(
+      'carol',
+      'carol-Pass-1',
+    );
     expect(user?.groups).toEqual([g('loop-a'), g('loop-b')]);
   });
 
@@ -299,8 +333,13 @@ describe('LDAP when the directory is down', () => {
   it('throws a clear error from authenticate and is not ready when nothing listens', async () => {
     const port = await freePort();
     const src = createLdapSource(ldapConfig({ url: `ldap://127.0.0.1:${port}` }), env);
-    await expect(src.authenticate('alice', ALICE_PW)).rejects.toThrow(`LDAP ldap://127.0.0.1:${port}: service bind as ${SERVICE_DN} failed: ECONNREFUSED`);
-    expect(await src.ready()).toEqual({ ok: false, reason: `LDAP ldap://127.0.0.1:${port}: service bind as ${SERVICE_DN} failed: ECONNREFUSED` });
+    await expect(src.authenticate('alice', ALICE_PW)).rejects.toThrow(
+      `LDAP ldap://127.0.0.1:${port}: service bind as ${SERVICE_DN} failed: ECONNREFUSED`,
+    );
+    expect(await src.ready()).toEqual({
+      ok: false,
+      reason: `LDAP ldap://127.0.0.1:${port}: service bind as ${SERVICE_DN} failed: ECONNREFUSED`,
+    });
   });
 
   it('gives up on a directory that accepts connections but never answers, within timeoutMs', async () => {
@@ -340,7 +379,10 @@ describe('LDAP over TLS', () => {
   it('signs in over StartTLS and over ldaps:// trusting the CA file', async () => {
     const startTls = createLdapSource(ldapConfig({ startTLS: true, caFile: slapd.caFile }), env);
     expect(await startTls.ready()).toEqual({ ok: true });
-    expect(await startTls.authenticate('bob', BOB_PW)).toMatchObject({ username: 'bob', groups: [g('interns'), g('researchers'), g('ml')] });
+    expect(await startTls.authenticate('bob', BOB_PW)).toMatchObject({
+      username: 'bob',
+      groups: [g('interns'), g('researchers'), g('ml')],
+    });
     const ldaps = createLdapSource(ldapConfig({ url: slapd.ldapsUrl, caFile: slapd.caFile }), env);
     expect(await ldaps.authenticate('alice', ALICE_PW)).toMatchObject({ username: 'alice' });
     expect(await ldaps.authenticate('alice', 'wrong')).toBeUndefined();
@@ -349,7 +391,9 @@ describe('LDAP over TLS', () => {
   it('refuses a server certificate it cannot verify, before sending any password', async () => {
     for (const over of [{ startTLS: true }, { url: slapd.ldapsUrl }]) {
       const src = createLdapSource(ldapConfig(over), env);
-      await expect(src.authenticate('alice', ALICE_PW)).rejects.toThrow(/SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|self.signed/i);
+      await expect(src.authenticate('alice', ALICE_PW)).rejects.toThrow(
+        /SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|self.signed/i,
+      );
       const status = await src.ready();
       expect(status.ok).toBe(false);
     }
@@ -399,7 +443,9 @@ describe('LDAP through the gateway', () => {
     expect(res.headers.location).toBe('/sso/pai');
     const handoff = await request(gw, jar, 'GET', '/sso/pai');
     expect(handoff.statusCode).toBe(200);
-    const { profile } = await alibabaSp('cn', gw.keys.current.pem).validatePostResponseAsync({ SAMLResponse: extractForm(handoff.body).samlResponse });
+    const { profile } = await alibabaSp('cn', gw.keys.current.pem).validatePostResponseAsync({
+      SAMLResponse: extractForm(handoff.body).samlResponse,
+    });
     expect(profile?.[ATTR_ROLE]).toBe(DEV);
     expect(profile?.[ATTR_ROLE_SESSION_NAME]).toBe('bob');
     expect(profile?.nameID).toMatch(/^[0-9a-f-]{36}$/);
@@ -418,14 +464,21 @@ describe('LDAP through the gateway', () => {
   it('answers a wrong password, an unknown user and an injection attempt with the same 401 and an audit line', async () => {
     gw = await gateway();
     const bodies: string[] = [];
-    for (const [u, p] of [['bob', 'wrong-Pass'], ['nobody', BOB_PW], ['*)(uid=*', BOB_PW], ['b*', BOB_PW]] as const) {
+    for (const [u, p] of [
+      ['bob', 'wrong-Pass'],
+      ['nobody', BOB_PW],
+      ['*)(uid=*', BOB_PW],
+      ['b*', BOB_PW],
+    ] as const) {
       const { res } = await loginLdap(gw, u, p);
       expect(res.statusCode).toBe(401);
       expect(String(res.headers['set-cookie'] ?? '')).not.toContain('pai_sso=');
       bodies.push(res.body.replace(/value="[^"]*"|nonce="[^"]+"/g, ''));
     }
     expect(new Set(bodies).size).toBe(1);
-    expect(gw.logs.filter((l) => l['audit'] === 'login.failed').map((l) => [l['reason'], l['source']])).toEqual(Array(4).fill(['bad-credentials', 'ldap']));
+    expect(gw.logs.filter((l) => l['audit'] === 'login.failed').map((l) => [l['reason'], l['source']])).toEqual(
+      Array(4).fill(['bad-credentials', 'ldap']),
+    );
   });
 
   it('with the directory down: 503 and a source-unavailable audit line at login, /readyz not ready, no secret in any log', async () => {
@@ -433,10 +486,17 @@ describe('LDAP through the gateway', () => {
     gw = await gateway({ url: `ldap://127.0.0.1:${port}` });
     const { res } = await loginLdap(gw, 'bob', BOB_PW);
     expect(res.statusCode).toBe(503);
-    expect(gw.logs.filter((l) => l['audit'] === 'login.failed')).toMatchObject([{ reason: 'source-unavailable', source: 'ldap', user: 'bob' }]);
+    expect(gw.logs.filter((l) => l['audit'] === 'login.failed')).toMatchObject([
+      { reason: 'source-unavailable', source: 'ldap', user: 'bob' },
+    ]);
     const ready = await gw.app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(503);
-    expect(ready.json()).toMatchObject({ status: 'not ready', checks: { identity: { ok: false, reason: expect.stringMatching(/^ldap: LDAP ldap:\/\/127\.0\.0\.1:\d+: service bind .*ECONNREFUSED/) } } });
+    expect(ready.json()).toMatchObject({
+      status: 'not ready',
+      checks: {
+        identity: { ok: false, reason: expect.stringMatching(/^ldap: LDAP ldap:\/\/127\.0\.0\.1:\d+: service bind .*ECONNREFUSED/) },
+      },
+    });
     const text = gw.logText();
     expect(text).toContain('ECONNREFUSED');
     for (const secret of [SERVICE_PASSWORD, BOB_PW, slapd.rootPassword]) expect(text).not.toContain(secret);
@@ -470,7 +530,17 @@ describe('LDAP with directoryType: ad (on slapd, which lacks the AD rule)', () =
     await new Promise((r) => relay.once('listening', r));
     try {
       const url = `ldap://127.0.0.1:${(relay.address() as { port: number }).port}`;
-      const src = createLdapSource(ldapConfig({ url, directoryType: 'ad', userFilter: '(uid={username})', usernameAttribute: 'uid', idAttribute: 'entryUUID', displayNameAttribute: 'cn' }), env);
+      const src = createLdapSource(
+        ldapConfig({
+          url,
+          directoryType: 'ad',
+          userFilter: '(uid={username})',
+          usernameAttribute: 'uid',
+          idAttribute: 'entryUUID',
+          displayNameAttribute: 'cn',
+        }),
+        env,
+      );
       const before = slapd.log().length;
       const user = await src.authenticate('bob', BOB_PW);
       // slapd knows neither objectClass=group nor the rule, so nothing matches: this
@@ -479,7 +549,11 @@ describe('LDAP with directoryType: ad (on slapd, which lacks the AD rule)', () =
       const wire = Buffer.concat(sent);
       expect(wire.includes('1.2.840.113556.1.4.1941')).toBe(true);
       expect(wire.includes(`uid=bob,${PEOPLE}`)).toBe(true);
-      const groupSearches = slapd.log().slice(before).split('\n').filter((l) => l.includes(`SRCH base="${GROUPS}"`));
+      const groupSearches = slapd
+        .log()
+        .slice(before)
+        .split('\n')
+        .filter((l) => l.includes(`SRCH base="${GROUPS}"`));
       expect(groupSearches).toHaveLength(1);
     } finally {
       await new Promise((r) => relay.close(r));

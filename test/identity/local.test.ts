@@ -34,9 +34,24 @@ describe('passwords', () => {
 describe('local identity source', () => {
   it('authenticates against the users file and returns the common User shape', async () => {
     const file = join(dir, 'users.yaml');
-    await writeUsers(file, { alice: { id: 'u-1', displayName: 'Alice', email: 'a@example.com', groups: ['ml'], passwordHash: await hashPassword('pw-alice-123', FAST_SCRYPT) } });
+    await writeUsers(file, {
+      alice: {
+        id: 'u-1',
+        displayName: 'Alice',
+        email: 'a@example.com',
+        groups: ['ml'],
+        passwordHash: await hashPassword('pw-alice-123', FAST_SCRYPT),
+      },
+    });
     const src = await createLocalSource({ usersFile: file });
-    expect(await src.authenticate('alice', 'pw-alice-123')).toEqual({ id: 'u-1', username: 'alice', displayName: 'Alice', email: 'a@example.com', groups: ['ml'], source: 'local' });
+    expect(await src.authenticate('alice', 'pw-alice-123')).toEqual({
+      id: 'u-1',
+      username: 'alice',
+      displayName: 'Alice',
+      email: 'a@example.com',
+      groups: ['ml'],
+      source: 'local',
+    });
     expect(await src.authenticate('alice', 'wrong')).toBeUndefined();
     expect(await src.authenticate('nobody', 'pw-alice-123')).toBeUndefined();
     expect(await src.authenticate('__proto__', 'x')).toBeUndefined();

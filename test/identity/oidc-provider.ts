@@ -163,7 +163,11 @@ export async function startProvider(opts: ProviderOptions): Promise<TestProvider
     const body = ctx.body as { id_token?: unknown } | undefined;
     if (ctx.path !== '/token' || typeof body?.id_token !== 'string') return;
     if (state.rewriteIdToken || state.signWithForeignKey) {
-      body.id_token = resign(body.id_token, state.signWithForeignKey ? foreign.privateKey : own.privateKey, state.rewriteIdToken ?? ((c) => c));
+      body.id_token = resign(
+        body.id_token,
+        state.signWithForeignKey ? foreign.privateKey : own.privateKey,
+        state.rewriteIdToken ?? ((c) => c),
+      );
     }
   });
   server.on('request', provider.callback());

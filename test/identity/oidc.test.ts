@@ -29,7 +29,12 @@ const ACCOUNTS = {
 
 /** The config as the YAML would give it: only what differs from the schema's defaults. */
 function oidcConfig(issuer: string, extra: Partial<OidcIdentityConfig> = {}): OidcIdentityConfig {
-  return Value.Default(OidcIdentitySchema, { issuer, clientId: CLIENT_ID, scopes: ['openid', 'profile', 'email', 'groups'], ...extra }) as OidcIdentityConfig;
+  return Value.Default(OidcIdentitySchema, {
+    issuer,
+    clientId: CLIENT_ID,
+    scopes: ['openid', 'profile', 'email', 'groups'],
+    ...extra,
+  }) as OidcIdentityConfig;
 }
 
 async function gatewayFor(issuer: string, extra: Partial<OidcIdentityConfig> = {}, rediscoverAfterMs?: number): Promise<TestGateway> {
@@ -116,7 +121,9 @@ describe('OIDC sign-in against a real OpenID Provider', () => {
 
     const page = await request(gw, jar, 'GET', '/sso/pai?target=pai');
     expect(page.statusCode).toBe(200);
-    const { profile } = await alibabaSp('cn', gw.keys.current.pem).validatePostResponseAsync({ SAMLResponse: extractForm(page.body).samlResponse });
+    const { profile } = await alibabaSp('cn', gw.keys.current.pem).validatePostResponseAsync({
+      SAMLResponse: extractForm(page.body).samlResponse,
+    });
     expect(profile?.[ATTR_ROLE]).toBe(DEV);
     expect(profile?.[ATTR_ROLE_SESSION_NAME]).toBe('alice');
     expect(profile?.nameID).toBe('alice');
@@ -179,7 +186,7 @@ describe('OIDC sign-in against a real OpenID Provider', () => {
     expect(idp.tokenRequests).toBe(before);
   });
 
-  it('refuses an ID token signed by a key that is not the provider\'s', async () => {
+  it("refuses an ID token signed by a key that is not the provider's", async () => {
     gw = await gatewayFor(idp.issuer);
     idp.signWithForeignKey = true;
     const { res } = await signIn(gw, idp, 'alice');
@@ -227,7 +234,9 @@ describe('OIDC sign-in against a real OpenID Provider', () => {
     gw = await gatewayFor(wrong);
     const ready = await gw.app.inject('/readyz');
     expect(ready.statusCode).toBe(503);
-    expect(ready.json().checks.identity.reason).toMatch(/^oidc: discovery of http:\/\/localhost:\d+\/ failed: discovered metadata issuer does not match/);
+    expect(ready.json().checks.identity.reason).toMatch(
+      /^oidc: discovery of http:\/\/localhost:\d+\/ failed: discovered metadata issuer does not match/,
+    );
     const start = await gw.app.inject('/oidc/login');
     expect(start.statusCode).toBe(503);
     expect(audits(gw, 'login.failed')).toMatchObject([{ reason: 'source-unavailable' }]);
@@ -241,7 +250,13 @@ describe('OIDC discovery and configuration', () => {
     const down = await gw.app.inject('/readyz');
     expect(down.statusCode).toBe(503);
     expect(down.json().checks.identity.reason).toMatch(/ECONNREFUSED|fetch failed/);
-    const late = await startProvider({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri: REDIRECT_URI, accounts: ACCOUNTS, port });
+    const late = await startProvider({
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      redirectUri: REDIRECT_URI,
+      accounts: ACCOUNTS,
+      port,
+    });
     try {
       expect((await gw.app.inject('/readyz')).statusCode).toBe(200);
       const { res } = await signIn(gw, late, 'alice');
@@ -252,7 +267,13 @@ describe('OIDC discovery and configuration', () => {
   });
 
   it('reads groups from the userinfo endpoint when the ID token carries none', async () => {
-    const plain = await startProvider({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri: REDIRECT_URI, accounts: ACCOUNTS, claimsInIdToken: false });
+    const plain = await startProvider({
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      redirectUri: REDIRECT_URI,
+      accounts: ACCOUNTS,
+      claimsInIdToken: false,
+    });
     try {
       gw = await gatewayFor(plain.issuer, { groupsFromUserinfo: true });
       const { res } = await signIn(gw, plain, 'alice');
@@ -264,7 +285,10 @@ describe('OIDC discovery and configuration', () => {
   });
 
   it('is built by createSources from the YAML section, as in production', async () => {
-    const config = parseConfig(stringify(baseConfig({ identity: { source: 'oidc', oidc: { issuer: idp.issuer, clientId: CLIENT_ID } } })), 'test');
+    const config = parseConfig(
+      stringify(baseConfig({ identity: { source: 'oidc', oidc: { issuer: idp.issuer, clientId: CLIENT_ID } } })),
+      'test',
+    );
     const sources = await createSources(config, { env });
     try {
       expect(sources.redirect.map((s) => [s.kind, s.startPath])).toEqual([['oidc', '/oidc/login']]);
@@ -276,10 +300,18 @@ describe('OIDC discovery and configuration', () => {
 
   it('refuses to start on a non-loopback http issuer or without the client secret, never echoing the secret', () => {
     expect(() => createOidcSource(oidcConfig('http://idp.example.com'), { baseUrl: BASE_URL, env })).toThrow(ConfigError);
-    expect(() => createOidcSource(oidcConfig('http://idp.example.com'), { baseUrl: BASE_URL, env })).toThrow(/identity\.oidc\.issuer: must be https/);
-    expect(() => createOidcSource(oidcConfig('not a url'), { baseUrl: BASE_URL, env })).toThrow(/identity\.oidc\.issuer: must be an absolute URL/);
-    expect(() => createOidcSource(oidcConfig('https://idp.example.com'), { baseUrl: BASE_URL, env: {} })).toThrow(/PAI_SSO_OIDC_CLIENT_SECRET must hold the client secret/);
-    expect(() => createOidcSource(oidcConfig('http://127.0.0.1:9', { tokenEndpointAuthMethod: 'none' }), { baseUrl: BASE_URL, env: {} })).not.toThrow();
+    expect(() => createOidcSource(oidcConfig('http://idp.example.com'), { baseUrl: BASE_URL, env })).toThrow(
+      /identity\.oidc\.issuer: must be https/,
+    );
+    expect(() => createOidcSource(oidcConfig('not a url'), { baseUrl: BASE_URL, env })).toThrow(
+      /identity\.oidc\.issuer: must be an absolute URL/,
+    );
+    expect(() => createOidcSource(oidcConfig('https://idp.example.com'), { baseUrl: BASE_URL, env: {} })).toThrow(
+      /PAI_SSO_OIDC_CLIENT_SECRET must hold the client secret/,
+    );
+    expect(() =>
+      createOidcSource(oidcConfig('http://127.0.0.1:9', { tokenEndpointAuthMethod: 'none' }), { baseUrl: BASE_URL, env: {} }),
+    ).not.toThrow();
   });
 
   it('reports a failed discovery as an unavailable upstream (a coded error), once per new reason', async () => {
@@ -294,7 +326,15 @@ describe('OIDC discovery and configuration', () => {
   it('warns about mappings that name groups when the IdP sends group object IDs (Entra ID)', () => {
     const source = createOidcSource(oidcConfig('http://127.0.0.1:9/tenant/v2.0', { groupsAre: 'ids' }), { baseUrl: BASE_URL, env });
     const sources = fromList([source]);
-    const warnings = mappingWarnings({ mappings: [{ group: 'ml-engineers', roles: ['dev'] }, { group: '3f2b6c1e-8d4a-4e5f-9a0b-1c2d3e4f5a6b', roles: ['dev'] }] }, sources);
+    const warnings = mappingWarnings(
+      {
+        mappings: [
+          { group: 'ml-engineers', roles: ['dev'] },
+          { group: '3f2b6c1e-8d4a-4e5f-9a0b-1c2d3e4f5a6b', roles: ['dev'] },
+        ],
+      },
+      sources,
+    );
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/mappings\.0\.group "ml-engineers": .*object ID/);
     void source.close();
@@ -316,7 +356,9 @@ describe('OIDC claims to user', () => {
   it('uses the verified email only, falls back from username to email to sub, and refuses a token without the id claim', () => {
     const u = userFromClaims(cfg, { sub: 's1', email: 'x@example.com', email_verified: false });
     expect(u).toMatchObject({ user: { id: 's1', username: 's1', email: undefined, groups: [] } });
-    expect(userFromClaims(cfg, { sub: 's2', email: 'y@example.com', email_verified: true })).toMatchObject({ user: { username: 'y@example.com', email: 'y@example.com' } });
+    expect(userFromClaims(cfg, { sub: 's2', email: 'y@example.com', email_verified: true })).toMatchObject({
+      user: { username: 'y@example.com', email: 'y@example.com' },
+    });
     expect(userFromClaims({ ...cfg, idClaim: 'oid' }, { sub: 's3' })).toEqual({ rejected: 'missing-id-claim', who: 's3' });
   });
 });

@@ -106,15 +106,21 @@ export async function startTestIdp(opts: { entityId?: string; pair?: GeneratedPa
     };
     const authn = `<saml:AuthnStatement AuthnInstant="${iso(t)}" SessionIndex="_s${randomBytes(8).toString('hex')}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`;
     const signer = tweaks.foreignKey ? impostor : idp;
-    const result = await signer.createLoginResponse(sp, { extract: { request: { id: requestId ?? '' } } } as never, 'post', { email: user.nameId }, {
-      customTagReplacement: (template: string) => {
-        // Scalars through samlify's own (escaping) substitution; the two statements are markup.
-        const context = samlify.SamlLib.replaceTagsByValue(template, values)
-          .replace('{AuthnStatement}', authn)
-          .replace('{AttributeStatement}', attributeStatement(user.attributes ?? {}));
-        return { id: values['ID'] as string, context };
+    const result = await signer.createLoginResponse(
+      sp,
+      { extract: { request: { id: requestId ?? '' } } },
+      'post',
+      { email: user.nameId },
+      {
+        customTagReplacement: (template: string) => {
+          // Scalars through samlify's own (escaping) substitution; the two statements are markup.
+          const context = samlify.SamlLib.replaceTagsByValue(template, values)
+            .replace('{AuthnStatement}', authn)
+            .replace('{AttributeStatement}', attributeStatement(user.attributes ?? {}));
+          return { id: values['ID'] as string, context };
+        },
       },
-    });
+    );
     return result.context;
   };
 
@@ -142,12 +148,17 @@ export async function startTestIdp(opts: { entityId?: string; pair?: GeneratedPa
         return;
       }
       try {
-        const parsed = await idp.parseLoginRequest(sp, 'redirect', { query: Object.fromEntries(url.searchParams), octetString: '' } as never);
+        const parsed = await idp.parseLoginRequest(sp, 'redirect', {
+          query: Object.fromEntries(url.searchParams),
+          octetString: '',
+        });
         const requestId = (parsed.extract as { request?: { id?: string } }).request?.id ?? null;
         const samlResponse = await respond(requestId, self.user, self.tweaks);
         const acs = sp.entityMeta.getAssertionConsumerService('post') as string;
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-        res.end(`<form method="post" action="${esc(acs)}"><input type="hidden" name="SAMLResponse" value="${samlResponse}"/><input type="hidden" name="RelayState" value="opaque"/></form>`);
+        res.end(
+          `<form method="post" action="${esc(acs)}"><input type="hidden" name="SAMLResponse" value="${samlResponse}"/><input type="hidden" name="RelayState" value="opaque"/></form>`,
+        );
       } catch (err) {
         res.writeHead(400, { 'content-type': 'text/plain' }).end(`test IdP refused the request: ${(err as Error).message}`);
       }

@@ -34,9 +34,19 @@ afterAll(async () => {
 });
 
 async function replica(store: StateStore): Promise<TestGateway> {
-  const cfg = Value.Default(SamlIdentitySchema, { entryPoint: idp.ssoUrl, idpIssuer: idp.entityId, idpCertPem: idpPair.certPem, probeEntryPoint: false }) as SamlIdentityConfig;
+  const cfg = Value.Default(SamlIdentitySchema, {
+    entryPoint: idp.ssoUrl,
+    idpIssuer: idp.entityId,
+    idpCertPem: idpPair.certPem,
+    probeEntryPoint: false,
+  }) as SamlIdentityConfig;
   const source = await createSamlUpstreamSource(cfg, { baseUrl: BASE, cookieName: 'pai_sso_saml' });
-  const gw = await startGateway({ config: baseConfig({ identity: { source: ['saml'], saml: cfg } }), extraSources: [source], keysDir: join(dir, 'keys'), store });
+  const gw = await startGateway({
+    config: baseConfig({ identity: { source: ['saml'], saml: cfg } }),
+    extraSources: [source],
+    keysDir: join(dir, 'keys'),
+    store,
+  });
   open.push(gw);
   idp.trustSp((await gw.app.inject({ method: 'GET', url: SAML_UPSTREAM_PATHS.metadata })).body);
   return gw;
@@ -54,7 +64,8 @@ async function signInAtIdp(g: TestGateway) {
   return { jar, copy, form };
 }
 
-const post = (g: TestGateway, jar: Jar, samlResponse: string) => request(g, jar, 'POST', SAML_UPSTREAM_PATHS.acs, { SAMLResponse: samlResponse });
+const post = (g: TestGateway, jar: Jar, samlResponse: string) =>
+  request(g, jar, 'POST', SAML_UPSTREAM_PATHS.acs, { SAMLResponse: samlResponse });
 const reasons = (g: TestGateway) => g.logs.filter((l) => l['audit'] === 'login.failed').map((l) => l['reason']);
 
 describe('upstream SAML replay cache on the state store', () => {
@@ -89,7 +100,9 @@ describe('upstream SAML replay cache on the state store', () => {
     expect(res.statusCode).toBe(302);
     expect(res.headers.location).toBe('/login?returnTo=%2Fsso%2Fpai');
     expect(jar.get('pai_sso')).toBeUndefined();
-    expect(a.logs.filter((l) => l['audit'] === 'groups.refresh')).toMatchObject([{ result: 'sign-in-again', source: 'saml', user: 'alice@example.com' }]);
+    expect(a.logs.filter((l) => l['audit'] === 'groups.refresh')).toMatchObject([
+      { result: 'sign-in-again', source: 'saml', user: 'alice@example.com' },
+    ]);
   });
 
   it('remembers an ID until the assertion expires, then forgets it', async () => {

@@ -65,14 +65,24 @@ afterEach(async () => {
 });
 
 function samlCfg(extra: Partial<SamlIdentityConfig> = {}): SamlIdentityConfig {
-  return Value.Default(SamlIdentitySchema, { entryPoint: idp.ssoUrl, idpIssuer: idp.entityId, idpCertPem: idpPair.certPem, probeEntryPoint: false, ...extra }) as SamlIdentityConfig;
+  return Value.Default(SamlIdentitySchema, {
+    entryPoint: idp.ssoUrl,
+    idpIssuer: idp.entityId,
+    idpCertPem: idpPair.certPem,
+    probeEntryPoint: false,
+    ...extra,
+  }) as SamlIdentityConfig;
 }
 
 /** The gateway with upstream SAML as its only source, and the test IdP trusting its SP metadata. */
 async function gateway(extra: Partial<SamlIdentityConfig> = {}, idpOpts: { signResponse?: boolean } = {}) {
   const cfg = samlCfg(extra);
   source = await createSamlUpstreamSource(cfg, { baseUrl: BASE, cookieName: 'pai_sso_saml' });
-  gw = await startGateway({ config: baseConfig({ identity: { source: ['saml'], saml: cfg } }), extraSources: [source], keysDir: join(dir, 'gateway-keys') });
+  gw = await startGateway({
+    config: baseConfig({ identity: { source: ['saml'], saml: cfg } }),
+    extraSources: [source],
+    keysDir: join(dir, 'gateway-keys'),
+  });
   const md = await gw.app.inject({ method: 'GET', url: SAML_UPSTREAM_PATHS.metadata });
   idp.trustSp(md.body, idpOpts);
   idp.user = ALICE;
@@ -111,7 +121,13 @@ function authnRequestId(location: string): string {
 }
 
 const postAcs = (jar: Jar, samlResponse: string, relayState?: string) =>
-  request(gw as TestGateway, jar, 'POST', SAML_UPSTREAM_PATHS.acs, relayState === undefined ? { SAMLResponse: samlResponse } : { SAMLResponse: samlResponse, RelayState: relayState });
+  request(
+    gw as TestGateway,
+    jar,
+    'POST',
+    SAML_UPSTREAM_PATHS.acs,
+    relayState === undefined ? { SAMLResponse: samlResponse } : { SAMLResponse: samlResponse, RelayState: relayState },
+  );
 
 /** Refused the way every bad response must be: 4xx, one audit line with the reason, no session, nothing signed. */
 function expectRefused(res: Awaited<ReturnType<typeof postAcs>>, reason: string, jar: Jar) {
@@ -139,7 +155,8 @@ function evilTwin(doc: Document): Element {
   sig.parentNode?.removeChild(sig);
   const nameId = first(evil, SAML_NS, 'NameID');
   nameId.textContent = 'mallory@example.com';
-  for (const v of Array.from(evil.getElementsByTagNameNS(SAML_NS, 'AttributeValue'))) if (v.textContent === 'ml') v.textContent = 'ml-admins';
+  for (const v of Array.from(evil.getElementsByTagNameNS(SAML_NS, 'AttributeValue')))
+    if (v.textContent === 'ml') v.textContent = 'ml-admins';
   return evil;
 }
 
@@ -167,12 +184,16 @@ describe('upstream SAML: the happy path against samlify as the IdP', () => {
     expect(res.headers.location).toBe('/sso/pai?target=pai');
     expect(jar.get('pai_sso')).toBeTruthy();
     expect(jar.get('pai_sso_saml')).toBeUndefined();
-    expect(audits('login.succeeded')).toMatchObject([{ user: 'alice@example.com', userId: 'alice@example.com', source: 'saml', groups: ['ml'] }]);
+    expect(audits('login.succeeded')).toMatchObject([
+      { user: 'alice@example.com', userId: 'alice@example.com', source: 'saml', groups: ['ml'] },
+    ]);
     expect(audits('login.failed')).toHaveLength(0);
 
     const pai = await request(gw as TestGateway, jar, 'GET', '/sso/pai?target=pai');
     expect(pai.statusCode).toBe(200);
-    const { profile } = await alibabaSp('cn', (gw as TestGateway).keys.current.pem).validatePostResponseAsync({ SAMLResponse: extractForm(pai.body).samlResponse });
+    const { profile } = await alibabaSp('cn', (gw as TestGateway).keys.current.pem).validatePostResponseAsync({
+      SAMLResponse: extractForm(pai.body).samlResponse,
+    });
     expect(profile?.[ATTR_ROLE]).toBe(DEV);
     expect(profile?.[ATTR_ROLE_SESSION_NAME]).toBe('alice@example.com');
     expect(profile?.nameID).toBe('alice@example.com');
@@ -181,7 +202,10 @@ describe('upstream SAML: the happy path against samlify as the IdP', () => {
   it('sets the request cookie SameSite=None; Secure on https, since the IdP posts back cross-site', async () => {
     const cfg = samlCfg();
     const https = await createSamlUpstreamSource(cfg, { baseUrl: 'https://sso.example.test', cookieName: 'pai_sso_saml' });
-    gw = await startGateway({ config: baseConfig({ server: { baseUrl: 'https://sso.example.test' }, identity: { source: ['saml'], saml: cfg } }), extraSources: [https] });
+    gw = await startGateway({
+      config: baseConfig({ server: { baseUrl: 'https://sso.example.test' }, identity: { source: ['saml'], saml: cfg } }),
+      extraSources: [https],
+    });
     const res = await gw.app.inject({ method: 'GET', url: SAML_UPSTREAM_PATHS.login });
     const cookie = String(res.headers['set-cookie']);
     expect(cookie).toMatch(/^pai_sso_saml=/);
@@ -212,7 +236,11 @@ describe('upstream SAML: the happy path against samlify as the IdP', () => {
     const { idpCertPem: _unused, entryPoint: _ep, ...rest } = samlCfg();
     const cfg = { ...rest, idpMetadataFile: file } as SamlIdentityConfig;
     source = await createSamlUpstreamSource(cfg, { baseUrl: BASE });
-    gw = await startGateway({ config: baseConfig({ identity: { source: ['saml'], saml: cfg } }), extraSources: [source], keysDir: join(dir, 'gateway-keys') });
+    gw = await startGateway({
+      config: baseConfig({ identity: { source: ['saml'], saml: cfg } }),
+      extraSources: [source],
+      keysDir: join(dir, 'gateway-keys'),
+    });
     idp.trustSp((await gw.app.inject({ method: 'GET', url: SAML_UPSTREAM_PATHS.metadata })).body);
     idp.user = ALICE;
     const jar = new Jar();
@@ -232,10 +260,15 @@ describe('upstream SAML: the happy path against samlify as the IdP', () => {
 
   it('takes id, username and groups from the configured attributes', async () => {
     await gateway({ idFrom: 'oid', usernameFrom: 'upn', groupsAttribute: 'memberOf' });
-    idp.user = { nameId: 'transient-xyz', attributes: { oid: ['0d9c1d6e-0000-4000-8000-00000000a11c'], upn: ['alice@corp.example'], memberOf: ['ml', 'ml', 'x'] } };
+    idp.user = {
+      nameId: 'transient-xyz',
+      attributes: { oid: ['0d9c1d6e-0000-4000-8000-00000000a11c'], upn: ['alice@corp.example'], memberOf: ['ml', 'ml', 'x'] },
+    };
     const jar = new Jar();
     expect((await postAcs(jar, (await loginAtIdp(jar)).samlResponse)).statusCode).toBe(303);
-    expect(audits('login.succeeded')).toMatchObject([{ user: 'alice@corp.example', userId: '0d9c1d6e-0000-4000-8000-00000000a11c', groups: ['ml'] }]);
+    expect(audits('login.succeeded')).toMatchObject([
+      { user: 'alice@corp.example', userId: '0d9c1d6e-0000-4000-8000-00000000a11c', groups: ['ml'] },
+    ]);
   });
 });
 
@@ -422,23 +455,46 @@ describe('upstream SAML: configuration and operations', () => {
     await expect(createSamlUpstreamSource(none as SamlIdentityConfig, { baseUrl: BASE })).rejects.toBeInstanceOf(ConfigError);
     await expect(createSamlUpstreamSource({ ...base, idpCertFile: '/x' }, { baseUrl: BASE })).rejects.toThrow(/exactly one/);
     await expect(createSamlUpstreamSource({ ...base, idpCertPem: idpPair.keyPem }, { baseUrl: BASE })).rejects.toThrow(/private key/);
-    await expect(createSamlUpstreamSource({ ...none, idpCertFile: join(dir, 'missing.pem') } as SamlIdentityConfig, { baseUrl: BASE })).rejects.toThrow(/identity\.saml\.idpCertFile: cannot read .*missing\.pem: ENOENT/);
+    await expect(
+      createSamlUpstreamSource({ ...none, idpCertFile: join(dir, 'missing.pem') }, { baseUrl: BASE }),
+    ).rejects.toThrow(/identity\.saml\.idpCertFile: cannot read .*missing\.pem: ENOENT/);
     const md = join(dir, 'other-md.xml');
     await writeFile(md, idp.metadataXml);
-    await expect(createSamlUpstreamSource({ ...none, idpMetadataFile: md, idpIssuer: 'https://someone-else' } as SamlIdentityConfig, { baseUrl: BASE })).rejects.toThrow(/identity\.saml\.idpMetadataFile: .* has no EntityDescriptor/);
+    await expect(
+      createSamlUpstreamSource({ ...none, idpMetadataFile: md, idpIssuer: 'https://someone-else' }, {
+        baseUrl: BASE,
+      }),
+    ).rejects.toThrow(/identity\.saml\.idpMetadataFile: .* has no EntityDescriptor/);
     expect(() => parseIdpMetadata('<not xml', 'x')).toThrow(SamlSourceError);
-    await expect(createSamlUpstreamSource({ ...base, entryPoint: 'http://idp.example.test/sso' }, { baseUrl: BASE })).rejects.toThrow(/https/);
+    await expect(createSamlUpstreamSource({ ...base, entryPoint: 'http://idp.example.test/sso' }, { baseUrl: BASE })).rejects.toThrow(
+      /https/,
+    );
   });
 
   it('validates the identity.saml section through the real config loader, defaults included', () => {
-    const raw = baseConfig({ identity: { source: 'saml', saml: { entryPoint: 'https://idp.example.test/sso', idpIssuer: 'https://idp.example.test', idpCertFile: 'certs/idp.pem' } } });
+    const raw = baseConfig({
+      identity: {
+        source: 'saml',
+        saml: { entryPoint: 'https://idp.example.test/sso', idpIssuer: 'https://idp.example.test', idpCertFile: 'certs/idp.pem' },
+      },
+    });
     const config = parseConfig(stringify(raw), 'test');
-    expect(config.identity.saml).toMatchObject({ wantResponseSigned: false, allowIdpInitiated: false, groupsAttribute: ENTRA_GROUPS_CLAIM, clockSkewSeconds: 60, usernameFrom: 'nameID' });
-    expect(() => parseConfig(stringify(baseConfig({ identity: { source: 'saml', saml: { idpIssuer: 'x', idpCertFile: 'y', bogus: 1 } } })), 'test')).toThrow();
+    expect(config.identity.saml).toMatchObject({
+      wantResponseSigned: false,
+      allowIdpInitiated: false,
+      groupsAttribute: ENTRA_GROUPS_CLAIM,
+      clockSkewSeconds: 60,
+      usernameFrom: 'nameID',
+    });
+    expect(() =>
+      parseConfig(stringify(baseConfig({ identity: { source: 'saml', saml: { idpIssuer: 'x', idpCertFile: 'y', bogus: 1 } } })), 'test'),
+    ).toThrow();
   });
 
   it('is built by createSources from identity.saml, as serve does', async () => {
-    const raw = baseConfig({ identity: { source: 'saml', saml: { entryPoint: idp.ssoUrl, idpIssuer: idp.entityId, idpCertPem: idpPair.certPem } } });
+    const raw = baseConfig({
+      identity: { source: 'saml', saml: { entryPoint: idp.ssoUrl, idpIssuer: idp.entityId, idpCertPem: idpPair.certPem } },
+    });
     const sources = await createSources(parseConfig(stringify(raw), 'test'), { env: {} });
     expect(sources.redirect.map((s) => [s.kind, s.startPath])).toEqual([['saml', SAML_UPSTREAM_PATHS.login]]);
     expect(sources.password).toHaveLength(0);

@@ -3,7 +3,10 @@ import { createGroupFilter, createRoleMapper, groupsFor } from '../../src/mappin
 import { roleSessionName } from '../../src/alibaba.js';
 
 const config = {
-  accounts: { a: { accountId: '1111111111111111', samlProvider: 'idp-a', label: 'Prod' }, b: { accountId: '2222222222222222', samlProvider: 'idp-b' } },
+  accounts: {
+    a: { accountId: '1111111111111111', samlProvider: 'idp-a', label: 'Prod' },
+    b: { accountId: '2222222222222222', samlProvider: 'idp-b' },
+  },
   roles: {
     dev: { account: 'a', roleName: 'dev', label: 'Developer', sessionDuration: 3600 },
     ops: { account: 'b', roleName: 'ops' },
@@ -20,7 +23,15 @@ describe('role mapping', () => {
   it('maps groups to role and provider ARNs of the right account', () => {
     const g = map({ groups: ['eng'] });
     expect(g.roles).toEqual([
-      { key: 'dev', roleArn: 'acs:ram::1111111111111111:role/dev', providerArn: 'acs:ram::1111111111111111:saml-provider/idp-a', label: 'Developer', accountId: '1111111111111111', accountLabel: 'Prod', sessionDuration: 3600 },
+      {
+        key: 'dev',
+        roleArn: 'acs:ram::1111111111111111:role/dev',
+        providerArn: 'acs:ram::1111111111111111:saml-provider/idp-a',
+        label: 'Developer',
+        accountId: '1111111111111111',
+        accountLabel: 'Prod',
+        sessionDuration: 3600,
+      },
     ]);
   });
 
@@ -40,14 +51,17 @@ describe('role mapping', () => {
 });
 
 describe('RoleSessionName', () => {
-  it('keeps a name that already fits Alibaba\'s rule', () => {
+  it("keeps a name that already fits Alibaba's rule", () => {
     expect(roleSessionName('alice@example.com')).toBe('alice@example.com');
     expect(roleSessionName('a.b_c=d-e')).toBe('a.b_c=d-e');
   });
 
-  it.each(['張三', 'zhang san', 'zhang#san', 'x', 'élodie.dupont', 'a'.repeat(80), '', '</saml:AttributeValue>'])('sanitises %j to the allowed set and length', (v) => {
-    expect(roleSessionName(v)).toMatch(/^[A-Za-z0-9._@=-]{2,32}$/);
-  });
+  it.each(['張三', 'zhang san', 'zhang#san', 'x', 'élodie.dupont', 'a'.repeat(80), '', '</saml:AttributeValue>'])(
+    'sanitises %j to the allowed set and length',
+    (v) => {
+      expect(roleSessionName(v)).toMatch(/^[A-Za-z0-9._@=-]{2,32}$/);
+    },
+  );
 
   it('stays unique per user when sanitising collides', () => {
     const names = ['zhang san', 'zhang#san', 'zhang-san', 'zhang  san', '张三', '李四', 'a'.repeat(40), `${'a'.repeat(40)}b`];

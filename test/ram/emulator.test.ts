@@ -16,7 +16,15 @@ let certs: string[];
 const noRetry = { retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0, sleep: async () => {} } };
 
 const cloudFor = (env: NodeJS.ProcessEnv) =>
-  new Cloud(createClients(resolveCredential(undefined, env).credential, { ims: emu.endpoint, ram: emu.endpoint, aiworkspace: emu.endpoint, protocol: 'http' }), noRetry);
+  new Cloud(
+    createClients(resolveCredential(undefined, env).credential, {
+      ims: emu.endpoint,
+      ram: emu.endpoint,
+      aiworkspace: emu.endpoint,
+      protocol: 'http',
+    }),
+    noRetry,
+  );
 
 async function failure(p: Promise<unknown>): Promise<CloudCallError> {
   try {
@@ -30,7 +38,12 @@ async function failure(p: Promise<unknown>): Promise<CloudCallError> {
 
 /** buildMetadata itself refuses a third cert, so the over-limit document is spliced by hand. */
 function meta(n: number): string {
-  let xml = buildMetadata({ entityId: 'https://idp', ssoUrl: 'https://idp/sso', certificates: certs.slice(0, Math.min(n, 2)), nameIdFormat: 'persistent' });
+  let xml = buildMetadata({
+    entityId: 'https://idp',
+    ssoUrl: 'https://idp/sso',
+    certificates: certs.slice(0, Math.min(n, 2)),
+    nameIdFormat: 'persistent',
+  });
   for (let i = 2; i < n; i++) {
     const kd = /\s*<md:KeyDescriptor[\s\S]*?<\/md:KeyDescriptor>/.exec(xml)![0];
     xml = xml.replace(kd, kd + kd);
@@ -55,9 +68,15 @@ afterAll(async () => {
 
 describe('emulator strictness', () => {
   it('SAML provider names, metadata base64, one EntityDescriptor, at most 2 signing certs', async () => {
-    expect((await failure(cloud.createSamlProvider('-bad', meta(1), '', 'rsa-sha256'))).apiCode).toBe('InvalidParameter.SAMLProviderName.InvalidChars');
-    expect((await failure(cloud.createSamlProvider('x'.repeat(129), meta(1), '', 'rsa-sha256'))).apiCode).toBe('InvalidParameter.SAMLProviderName.Length');
-    expect((await failure(cloud.createSamlProvider('p1', 'not base64!', '', 'rsa-sha256'))).apiCode).toBe('InvalidParameter.EncodedSAMLMetadataDocument.Base64');
+    expect((await failure(cloud.createSamlProvider('-bad', meta(1), '', 'rsa-sha256'))).apiCode).toBe(
+      'InvalidParameter.SAMLProviderName.InvalidChars',
+    );
+    expect((await failure(cloud.createSamlProvider('x'.repeat(129), meta(1), '', 'rsa-sha256'))).apiCode).toBe(
+      'InvalidParameter.SAMLProviderName.Length',
+    );
+    expect((await failure(cloud.createSamlProvider('p1', 'not base64!', '', 'rsa-sha256'))).apiCode).toBe(
+      'InvalidParameter.EncodedSAMLMetadataDocument.Base64',
+    );
     const three = await failure(cloud.createSamlProvider('p1', meta(3), '', 'rsa-sha256'));
     expect(three.message).toMatch(/at most 2 signing certificates/);
     const aggregate = Buffer.from(`<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"/>`).toString('base64');
@@ -74,7 +93,14 @@ describe('emulator strictness', () => {
   it('role names, trust policy JSON and condition keys, MaxSessionDuration range, policy documents', async () => {
     const trust = JSON.stringify({
       Version: '1',
-      Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Federated: ['x'] }, Condition: { StringEquals: { 'saml:recipient': 'r' } } }],
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: 'sts:AssumeRole',
+          Principal: { Federated: ['x'] },
+          Condition: { StringEquals: { 'saml:recipient': 'r' } },
+        },
+      ],
     });
     expect((await failure(cloud.createRole('bad_name', trust, 3600, undefined))).apiCode).toBe('InvalidParameter.RoleName.InvalidChars');
     expect((await failure(cloud.createRole('r'.repeat(65), trust, 3600, undefined))).apiCode).toBe('InvalidParameter.RoleName.Length');
@@ -86,9 +112,13 @@ describe('emulator strictness', () => {
     expect((await failure(cloud.createRole('r1', trust, 3600, undefined))).statusCode).toBe(409);
     const big = JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'x'.repeat(6200), Resource: '*' }] });
     expect((await failure(cloud.createPolicy('p-big', big, 'd'))).apiCode).toBe('InvalidParameter.PolicyDocument.Length');
-    expect((await failure(cloud.createPolicy('p_bad', '{"Version":"1","Statement":[]}', 'd'))).apiCode).toBe('InvalidParameter.PolicyName.InvalidChars');
+    expect((await failure(cloud.createPolicy('p_bad', '{"Version":"1","Statement":[]}', 'd'))).apiCode).toBe(
+      'InvalidParameter.PolicyName.InvalidChars',
+    );
     expect((await failure(cloud.attachPolicy('r1', { type: 'System', name: 'NoSuchPolicy' }))).apiCode).toBe('EntityNotExist.Policy');
-    expect((await failure(cloud.detachPolicy('ghost', { type: 'System', name: 'AliyunPAIFullAccess' }))).apiCode).toBe('EntityNotExist.Role');
+    expect((await failure(cloud.detachPolicy('ghost', { type: 'System', name: 'AliyunPAIFullAccess' }))).apiCode).toBe(
+      'EntityNotExist.Role',
+    );
   });
 
   it('policy versions stop at 5 unless rotation is asked for', async () => {
@@ -101,9 +131,17 @@ describe('emulator strictness', () => {
   });
 
   it('STS credentials: the security token is sent, checked, and never printed', async () => {
-    const sts = cloudFor({ ALIBABA_CLOUD_ACCESS_KEY_ID: STS.id, ALIBABA_CLOUD_ACCESS_KEY_SECRET: STS.secret, ALIBABA_CLOUD_SECURITY_TOKEN: STS.token });
+    const sts = cloudFor({
+      ALIBABA_CLOUD_ACCESS_KEY_ID: STS.id,
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: STS.secret,
+      ALIBABA_CLOUD_SECURITY_TOKEN: STS.token,
+    });
     expect(await sts.getSamlProvider('p1')).not.toBeNull();
-    const bad = cloudFor({ ALIBABA_CLOUD_ACCESS_KEY_ID: STS.id, ALIBABA_CLOUD_ACCESS_KEY_SECRET: STS.secret, ALIBABA_CLOUD_SECURITY_TOKEN: 'CAIS-wrong' });
+    const bad = cloudFor({
+      ALIBABA_CLOUD_ACCESS_KEY_ID: STS.id,
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: STS.secret,
+      ALIBABA_CLOUD_SECURITY_TOKEN: 'CAIS-wrong',
+    });
     const e = await failure(bad.getSamlProvider('p1'));
     expect(e.apiCode).toBe('InvalidSecurityToken.Mismatch');
     expect(e.message).not.toContain(STS.secret);
@@ -115,7 +153,9 @@ describe('emulator strictness', () => {
     const role = (await cloud.getRole('r1'))!;
     expect(await cloud.findMember('cn-shanghai', '777', role.roleId)).toBeNull();
     expect((await failure(cloud.createMember('cn-shanghai', '777', '42', ['PAI.AlgoDeveloper']))).apiCode).toBe('InvalidParameter.UserId');
-    expect((await failure(cloud.createMember('cn-shanghai', '999', role.roleId, ['PAI.AlgoDeveloper']))).apiCode).toBe('WorkspaceNotExists');
+    expect((await failure(cloud.createMember('cn-shanghai', '999', role.roleId, ['PAI.AlgoDeveloper']))).apiCode).toBe(
+      'WorkspaceNotExists',
+    );
     await cloud.createMember('cn-shanghai', '777', role.roleId, ['PAI.AlgoDeveloper']);
     const m = (await cloud.findMember('cn-shanghai', '777', role.roleId))!;
     expect(m.roles).toEqual(['PAI.AlgoDeveloper']);
@@ -124,6 +164,8 @@ describe('emulator strictness', () => {
     expect((await cloud.findMember('cn-shanghai', '777', role.roleId))!.roles).toEqual(['PAI.AlgoOperator']);
 
     const wrong = cloudFor({ ALIBABA_CLOUD_ACCESS_KEY_ID: AK.id, ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'wrong-secret' });
-    expect((await failure(wrong.createMember('cn-shanghai', '777', role.roleId, ['PAI.AlgoDeveloper']))).apiCode).toBe('SignatureDoesNotMatch');
+    expect((await failure(wrong.createMember('cn-shanghai', '777', role.roleId, ['PAI.AlgoDeveloper']))).apiCode).toBe(
+      'SignatureDoesNotMatch',
+    );
   });
 });

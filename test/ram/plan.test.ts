@@ -28,7 +28,12 @@ function role(over: Partial<DesiredRole> = {}): DesiredRole {
 }
 
 const doc = (...Statement: unknown[]) => JSON.stringify({ Version: '1', Statement });
-const ours = { Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Federated: PROVIDER }, Condition: { StringEquals: { 'saml:recipient': ACS } } };
+const ours = {
+  Effect: 'Allow',
+  Action: 'sts:AssumeRole',
+  Principal: { Federated: PROVIDER },
+  Condition: { StringEquals: { 'saml:recipient': ACS } },
+};
 
 describe('trust policy merge', () => {
   it('treats string/array spelling and statement order as equal', () => {
@@ -66,7 +71,12 @@ describe('trust policy merge', () => {
 
   it('keeps other principal kinds that share our statement, and Deny statements naming our provider', () => {
     const shared = { ...ours, Principal: { Federated: [PROVIDER], RAM: ['acs:ram::999999999999:root'] } };
-    const deny = { Effect: 'Deny', Action: 'sts:AssumeRole', Principal: { Federated: PROVIDER }, Condition: { IpAddress: { 'acs:SourceIp': '10.0.0.0/8' } } };
+    const deny = {
+      Effect: 'Deny',
+      Action: 'sts:AssumeRole',
+      Principal: { Federated: PROVIDER },
+      Condition: { IpAddress: { 'acs:SourceIp': '10.0.0.0/8' } },
+    };
     const m = mergeTrust(doc(shared, deny), role(), false);
     const out = JSON.parse(m.document) as { Statement: Array<Record<string, unknown>> };
     expect(out.Statement).toContainEqual(expect.objectContaining({ Principal: { RAM: ['acs:ram::999999999999:root'] } }));
@@ -106,7 +116,14 @@ describe('planner', () => {
     const reformatted = metadataXml.replace(/\n/g, '\n   ');
     const plan = planAccount(
       want,
-      account({ provider: { arn: PROVIDER, metadataBase64: Buffer.from(reformatted).toString('base64'), authnSignAlgo: 'rsa-sha256', description: 'd' } }),
+      account({
+        provider: {
+          arn: PROVIDER,
+          metadataBase64: Buffer.from(reformatted).toString('base64'),
+          authnSignAlgo: 'rsa-sha256',
+          description: 'd',
+        },
+      }),
       { prune: false },
     );
     expect(plan.items[0]!.action).toBe('ok');
@@ -115,7 +132,11 @@ describe('planner', () => {
 
   it('an explicit maxSessionDuration is enforced both ways; the floor only raises', () => {
     const have = (max: number) =>
-      account({ roles: new Map([['pai-developer', { roleId: '1', arn: want.roles[0]!.arn, trustPolicy: doc(ours), maxSessionDuration: max, attached: [] }]]) });
+      account({
+        roles: new Map([
+          ['pai-developer', { roleId: '1', arn: want.roles[0]!.arn, trustPolicy: doc(ours), maxSessionDuration: max, attached: [] }],
+        ]),
+      });
     const lower = planAccount(want, have(43200), { prune: false }).items[1]!;
     expect(lower.changes).toContain('~ MaxSessionDuration 43200 -> 7200');
     const floorOnly = { ...want, roles: [role({ maxSessionDuration: { atLeast: 7200 } })] };
@@ -124,8 +145,16 @@ describe('planner', () => {
   });
 
   it('a changed PAI policy becomes a new version, with the actions added and removed', () => {
-    const policy = { name: 'PAIDefaultPolicy', description: 'x', document: doc({ Effect: 'Allow', Action: ['oss:GetObject', 'oss:PutObject'], Resource: '*' }) };
-    const plan = planAccount({ ...want, paiPolicy: policy }, account({ paiPolicyDocument: doc({ Effect: 'Allow', Action: ['oss:GetObject', 'oss:DeleteBucket'], Resource: '*' }) }), { prune: false });
+    const policy = {
+      name: 'PAIDefaultPolicy',
+      description: 'x',
+      document: doc({ Effect: 'Allow', Action: ['oss:GetObject', 'oss:PutObject'], Resource: '*' }),
+    };
+    const plan = planAccount(
+      { ...want, paiPolicy: policy },
+      account({ paiPolicyDocument: doc({ Effect: 'Allow', Action: ['oss:GetObject', 'oss:DeleteBucket'], Resource: '*' }) }),
+      { prune: false },
+    );
     const item = plan.items.find((i) => i.resource === 'policy')!;
     expect(item.action).toBe('update');
     expect(item.changes).toEqual(['+ Allow oss:PutObject on *', '- Allow oss:DeleteBucket on *']);
@@ -208,7 +237,12 @@ describe('errors and retries', () => {
   });
 
   it('never puts a request URL query into a message', () => {
-    const e = toCloudError('ims:GetSAMLProvider', Object.assign(new Error('connect ECONNREFUSED POST http://127.0.0.1:1/?SAMLProviderName=x&Doc=abc failed.'), { code: 'ECONNREFUSED' }));
+    const e = toCloudError(
+      'ims:GetSAMLProvider',
+      Object.assign(new Error('connect ECONNREFUSED POST http://127.0.0.1:1/?SAMLProviderName=x&Doc=abc failed.'), {
+        code: 'ECONNREFUSED',
+      }),
+    );
     expect(e.message).toBe('ims:GetSAMLProvider failed: ECONNREFUSED: connect ECONNREFUSED POST http://127.0.0.1:1/?… failed.');
   });
 });
@@ -219,9 +253,21 @@ describe('operator policy', () => {
       key: 'prod',
       accountId: '1234567890123456',
       profile: undefined,
-      provider: { name: 'corp-idp', arn: PROVIDER, metadataXml: '', metadataBase64: '', description: '', authnSignAlgo: 'rsa-sha256' as const },
+      provider: {
+        name: 'corp-idp',
+        arn: PROVIDER,
+        metadataXml: '',
+        metadataBase64: '',
+        description: '',
+        authnSignAlgo: 'rsa-sha256' as const,
+      },
       paiPolicy: { name: 'PAIDefaultPolicy', document: '{}', description: '' },
-      roles: [role({ policies: [{ type: 'Custom', name: 'PAIDefaultPolicy' }], workspaces: [{ id: '7', region: 'cn-shanghai', roles: ['PAI.AlgoDeveloper'] }] })],
+      roles: [
+        role({
+          policies: [{ type: 'Custom', name: 'PAIDefaultPolicy' }],
+          workspaces: [{ id: '7', region: 'cn-shanghai', roles: ['PAI.AlgoDeveloper'] }],
+        }),
+      ],
     };
     const p = operatorPolicy(account, { prune: false });
     const actions = p.Statement.flatMap((s) => s.Action);
@@ -230,6 +276,8 @@ describe('operator policy', () => {
     expect(p.Statement.flatMap((s) => s.Resource)).not.toContain('*');
     expect(p.Statement.at(-1)!.Resource).toEqual(['acs:paiworkspace:cn-shanghai:1234567890123456:workspace/7']);
     const pruned = operatorPolicy(account, { prune: true }).Statement.flatMap((s) => s.Action);
-    expect(pruned).toEqual(expect.arrayContaining(['ram:DetachPolicyFromRole', 'ram:DeletePolicyVersion', 'paiworkspace:RemoveMemberRole']));
+    expect(pruned).toEqual(
+      expect.arrayContaining(['ram:DetachPolicyFromRole', 'ram:DeletePolicyVersion', 'paiworkspace:RemoveMemberRole']),
+    );
   });
 });

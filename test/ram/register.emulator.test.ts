@@ -47,7 +47,11 @@ describe('register against the emulator', () => {
       Principal: { Federated: [`acs:ram::${ACCOUNT}:saml-provider/corp-idp`] },
       Condition: { StringEquals: { 'saml:recipient': ['https://signin.aliyun.com/saml-role/sso'] } },
     });
-    expect(trust.Statement).toContainEqual({ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: ['dataworks.aliyuncs.com'] } });
+    expect(trust.Statement).toContainEqual({
+      Effect: 'Allow',
+      Action: 'sts:AssumeRole',
+      Principal: { Service: ['dataworks.aliyuncs.com'] },
+    });
     const admin = JSON.parse(state.roles.get('pai-admin')!.trust) as { Statement: unknown[] };
     expect(admin.Statement).toHaveLength(1);
     expect([...state.attachments.get('pai-developer')!].sort()).toEqual(['Custom/PAIDefaultPolicy', 'System/AliyunPAIReadOnlyAccess']);
@@ -130,7 +134,9 @@ describe('register against the emulator', () => {
     const plan = await h.run(['plan']);
     expect(plan.code).toBe(3);
     expect(plan.stdout).toMatch(/~ update role\/pai-admin/);
-    expect(plan.stdout).toContain('~ trust saml:recipient https://signin.alibabacloud.com/saml-role/sso -> https://signin.aliyun.com/saml-role/sso');
+    expect(plan.stdout).toContain(
+      '~ trust saml:recipient https://signin.alibabacloud.com/saml-role/sso -> https://signin.aliyun.com/saml-role/sso',
+    );
     expect(plan.stdout).toContain(`note: kept trust statement we did not write: Allow sts:AssumeRole RAM acs:ram::${ACCOUNT}:root`);
 
     expect((await h.run(['apply', '--yes'])).code).toBe(0);
@@ -178,7 +184,9 @@ describe('register against the emulator', () => {
     expect(r.stderr).toMatch(/ims:GetSAMLProvider failed: SignatureDoesNotMatch \(HTTP 400\)/);
     expect(r.stderr).toMatch(/AccessKey secret does not match/);
     expect(r.stdout + r.stderr).not.toContain(wrong);
-    const unknown = await h.run(['plan'], { env: { ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAIunknown000000', ALIBABA_CLOUD_ACCESS_KEY_SECRET: wrong } });
+    const unknown = await h.run(['plan'], {
+      env: { ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAIunknown000000', ALIBABA_CLOUD_ACCESS_KEY_SECRET: wrong },
+    });
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/InvalidAccessKeyId.NotFound \(HTTP 404\)/);
     expect(unknown.stdout + unknown.stderr).not.toContain(wrong);
@@ -189,8 +197,12 @@ describe('register against the emulator', () => {
     const first = await h.run(['apply', '--yes']);
     expect(first.code).toBe(1);
     expect(first.stderr).toMatch(/apply stopped/);
-    expect(first.stderr).toMatch(/done \(3\):\n {4}\[prod\] ims:CreateSAMLProvider corp-idp\n {4}\[prod\] ram:CreatePolicy PAIDefaultPolicy\n {4}\[prod\] ram:CreateRole pai-developer/);
-    expect(first.stderr).toMatch(/failed:\n {4}\[prod\] ram:AttachPolicyToRole Custom\/PAIDefaultPolicy -> pai-developer\n {6}ram:AttachPolicyToRole failed: NoPermission \(HTTP 403\)/);
+    expect(first.stderr).toMatch(
+      /done \(3\):\n {4}\[prod\] ims:CreateSAMLProvider corp-idp\n {4}\[prod\] ram:CreatePolicy PAIDefaultPolicy\n {4}\[prod\] ram:CreateRole pai-developer/,
+    );
+    expect(first.stderr).toMatch(
+      /failed:\n {4}\[prod\] ram:AttachPolicyToRole Custom\/PAIDefaultPolicy -> pai-developer\n {6}ram:AttachPolicyToRole failed: NoPermission \(HTTP 403\)/,
+    );
     expect(first.stderr).toMatch(/not done \(5\):/);
     expect(first.stderr).toContain('aiworkspace:CreateMember pai-admin');
     secretFree(first.stdout, first.stderr);
@@ -206,8 +218,16 @@ describe('register against the emulator', () => {
   });
 
   it('throttling and 5xx are retried with backoff; a persistent 5xx fails after the attempt limit', async () => {
-    h.emulator.inject('GetSAMLProvider', { status: 400, code: 'Throttling.User', message: 'Request was denied due to user flow control.' }, 2);
-    h.emulator.inject('CreateRole', { status: 503, code: 'ServiceUnavailable', message: 'The request has failed due to a temporary failure of the server.' });
+    h.emulator.inject(
+      'GetSAMLProvider',
+      { status: 400, code: 'Throttling.User', message: 'Request was denied due to user flow control.' },
+      2,
+    );
+    h.emulator.inject('CreateRole', {
+      status: 503,
+      code: 'ServiceUnavailable',
+      message: 'The request has failed due to a temporary failure of the server.',
+    });
     const r = await h.run(['apply', '--yes']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/retrying ims:GetSAMLProvider in \d+ ms \(attempt 2\/4\): Throttling.User/);

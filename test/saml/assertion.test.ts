@@ -39,10 +39,12 @@ describe('buildResponse', () => {
     expect(f.audiences).toEqual(['urn:alibaba:cloudcomputing:international']);
     expect(f.authn?.getAttribute('AuthnInstant')).toBe('2026-11-28T09:00:00Z');
     expect(f.authn?.getAttribute('SessionNotOnOrAfter')).toBe('2026-11-28T11:00:00Z');
-    expect(f.attr(ATTR_ROLE)).toEqual([[
-      'acs:ram::1234567890123456:role/a,acs:ram::1234567890123456:saml-provider/p',
-      'acs:ram::1234567890123456:role/b,acs:ram::1234567890123456:saml-provider/p',
-    ]]);
+    expect(f.attr(ATTR_ROLE)).toEqual([
+      [
+        'acs:ram::1234567890123456:role/a,acs:ram::1234567890123456:saml-provider/p',
+        'acs:ram::1234567890123456:role/b,acs:ram::1234567890123456:saml-provider/p',
+      ],
+    ]);
     expect(f.attr(ATTR_ROLE_SESSION_NAME)).toEqual([['alice']]);
     expect(f.attr(ATTR_SESSION_DURATION)).toEqual([]);
   });
@@ -73,7 +75,7 @@ describe('buildResponse', () => {
 describe('escaping', () => {
   it('matches Canonical XML for text and attributes', () => {
     expect(escapeText('a&b<c>d"e\'f\r\n\t')).toBe('a&amp;b&lt;c&gt;d"e\'f&#xD;\n\t');
-    expect(escapeAttr('a&b<c>d"e\'f\r\n\t')).toBe('a&amp;b&lt;c>d&quot;e\'f&#xD;&#xA;&#x9;');
+    expect(escapeAttr('a&b<c>d"e\'f\r\n\t')).toBe("a&amp;b&lt;c>d&quot;e'f&#xD;&#xA;&#x9;");
   });
 
   it('replaces NEL and LINE SEPARATOR, which XML 1.0 and 1.1 parsers read differently', () => {

@@ -8,7 +8,10 @@ const DS = 'http://www.w3.org/2000/09/xmldsig#';
 describe('IdP metadata', () => {
   it('has the entityID, an IDPSSODescriptor, signing keys and the SSO endpoint', () => {
     const xml = gatewayMetadata(
-      { server: { baseUrl: 'https://sso.example.com/' }, idp: { entityId: 'https://sso.example.com/saml/metadata', nameId: { format: 'persistent' } } },
+      {
+        server: { baseUrl: 'https://sso.example.com/' },
+        idp: { entityId: 'https://sso.example.com/saml/metadata', nameId: { format: 'persistent' } },
+      },
       { current: { base64: 'QUJD' }, next: { base64: 'REVG' } },
     );
     const doc = parseXml(xml);

@@ -26,7 +26,36 @@ function prng(seed: number) {
   };
 }
 
-const PIECES = ['a', 'Z', '0', ' ', '"', "'", '&', '<', '>', ']]>', '&amp;', '<!--x-->', '\r\n', '\r', '\n', '\t', 'é', '张三', '😀', '\u00a0', '\u2028', '\uD800', '\u0001', '=', '@', '.', 'acs:ram::1:role/x,', '</saml:AttributeValue>'];
+const PIECES = [
+  'a',
+  'Z',
+  '0',
+  ' ',
+  '"',
+  "'",
+  '&',
+  '<',
+  '>',
+  ']]>',
+  '&amp;',
+  '<!--x-->',
+  '\r\n',
+  '\r',
+  '\n',
+  '\t',
+  'é',
+  '张三',
+  '😀',
+  '\u00a0',
+  '\u2028',
+  '\uD800',
+  '\u0001',
+  '=',
+  '@',
+  '.',
+  'acs:ram::1:role/x,',
+  '</saml:AttributeValue>',
+];
 
 function hostile(rand: () => number, max = 12): string {
   const n = 1 + Math.floor(rand() * max);
@@ -69,7 +98,9 @@ function signatureFacts(xml: string, which: 'Assertion' | 'Response') {
   const sig = Array.from(owner?.childNodes ?? []).find((n) => (n as Element).localName === 'Signature') as Element;
   const signedInfo = elements(sig, DS, 'SignedInfo')[0] as Element;
   return {
-    canonicalSignedInfo: new ExclusiveCanonicalization().process(signedInfo as unknown as Parameters<ExclusiveCanonicalization['process']>[0], {}).toString(),
+    canonicalSignedInfo: new ExclusiveCanonicalization()
+      .process(signedInfo, {})
+      .toString(),
     digest: elements(sig, DS, 'DigestValue')[0]?.textContent,
     value: elements(sig, DS, 'SignatureValue')[0]?.textContent,
   };
@@ -86,21 +117,24 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 const CASES = 300;
 
 describe('the fast signer against xml-crypto', () => {
-  it.each([false, true])(`computes byte-identical SignedInfo, DigestValue and SignatureValue over ${CASES} hostile inputs (signResponse=%s)`, (signResponse) => {
-    const k = { privateKey: keys.privateKey, certPem: keys.current.pem };
-    const fast = createSigner(k, { signResponse });
-    const reference = createReferenceSigner(k, { signResponse });
-    for (let seed = 1; seed <= CASES; seed++) {
-      const parts = buildResponseParts(randomInput(seed));
-      const ours = fast.sign(parts);
-      const theirs = reference.sign(parts);
-      for (const which of signResponse ? (['Assertion', 'Response'] as const) : (['Assertion'] as const)) {
-        const a = signatureFacts(ours, which);
-        const b = signatureFacts(theirs, which);
-        expect(a, `seed ${seed} ${which}`).toEqual(b);
+  it.each([false, true])(
+    `computes byte-identical SignedInfo, DigestValue and SignatureValue over ${CASES} hostile inputs (signResponse=%s)`,
+    (signResponse) => {
+      const k = { privateKey: keys.privateKey, certPem: keys.current.pem };
+      const fast = createSigner(k, { signResponse });
+      const reference = createReferenceSigner(k, { signResponse });
+      for (let seed = 1; seed <= CASES; seed++) {
+        const parts = buildResponseParts(randomInput(seed));
+        const ours = fast.sign(parts);
+        const theirs = reference.sign(parts);
+        for (const which of signResponse ? (['Assertion', 'Response'] as const) : (['Assertion'] as const)) {
+          const a = signatureFacts(ours, which);
+          const b = signatureFacts(theirs, which);
+          expect(a, `seed ${seed} ${which}`).toEqual(b);
+        }
       }
-    }
-  });
+    },
+  );
 
   it('produces output every verifier accepts: node-saml and xmlsec1 with only our certificate trusted', async () => {
     const fast = createSigner({ privateKey: keys.privateKey, certPem: keys.current.pem }, { signResponse: false });
@@ -110,10 +144,15 @@ describe('the fast signer against xml-crypto', () => {
       const input = { ...randomInput(seed), now: new Date(), authnInstant: new Date() };
       const xml = fast.sign(buildResponseParts(input));
       const site = input.acs === SITES.cn.acs ? 'cn' : 'intl';
-      await expect(alibabaSp(site, keys.current.pem).validatePostResponseAsync({ SAMLResponse: Buffer.from(xml).toString('base64') }), `seed ${seed}`).resolves.toBeTruthy();
+      await expect(
+        alibabaSp(site, keys.current.pem).validatePostResponseAsync({ SAMLResponse: Buffer.from(xml).toString('base64') }),
+        `seed ${seed}`,
+      ).resolves.toBeTruthy();
       const file = join(dir, `r${seed}.xml`);
       await writeFile(file, xml);
-      const res = spawnSync('xmlsec1', ['--verify', '--trusted-pem', certFile, '--id-attr:ID', `${SAML}:Assertion`, file], { encoding: 'utf8' });
+      const res = spawnSync('xmlsec1', ['--verify', '--trusted-pem', certFile, '--id-attr:ID', `${SAML}:Assertion`, file], {
+        encoding: 'utf8',
+      });
       expect(res.status, `seed ${seed}: ${res.stderr}`).toBe(0);
     }
   });

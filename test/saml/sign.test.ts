@@ -64,8 +64,13 @@ describe('signing', () => {
     expect(xml.match(/<ds:Signature /g)).toHaveLength(2);
     const sp = alibabaSp('cn', keys.current.pem);
     const strict = new (sp.constructor as typeof import('@node-saml/node-saml').SAML)({
-      idpCert: keys.current.pem, issuer: SITES.cn.audience, audience: SITES.cn.audience, callbackUrl: SITES.cn.acs,
-      wantAssertionsSigned: true, wantAuthnResponseSigned: true, acceptedClockSkewMs: 5000,
+      idpCert: keys.current.pem,
+      issuer: SITES.cn.audience,
+      audience: SITES.cn.audience,
+      callbackUrl: SITES.cn.acs,
+      wantAssertionsSigned: true,
+      wantAuthnResponseSigned: true,
+      acceptedClockSkewMs: 5000,
     });
     await expect(strict.validatePostResponseAsync({ SAMLResponse: b64(xml) })).resolves.toBeTruthy();
   });
@@ -113,7 +118,11 @@ describe('xmlsec1, an independent verifier', () => {
     await writeFile(f, xml);
     await writeFile(c, cert);
     // --trusted-pem, never --insecure: the latter trusts whatever KeyInfo carries.
-    return spawnSync(xmlsec ?? 'xmlsec1', ['--verify', '--trusted-pem', c, '--id-attr:ID', 'urn:oasis:names:tc:SAML:2.0:assertion:Assertion', f], { encoding: 'utf8' });
+    return spawnSync(
+      xmlsec ?? 'xmlsec1',
+      ['--verify', '--trusted-pem', c, '--id-attr:ID', 'urn:oasis:names:tc:SAML:2.0:assertion:Assertion', f],
+      { encoding: 'utf8' },
+    );
   };
 
   it('verifies our signature with only our certificate trusted', async () => {

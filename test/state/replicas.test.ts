@@ -50,7 +50,10 @@ async function stopReplica(r: Replica | undefined): Promise<void> {
 }
 
 const cookieOf = (res: Response, name: string) =>
-  res.headers.getSetCookie().map((c) => c.split(';')[0] ?? '').find((c) => c.startsWith(`${name}=`) && c.length > name.length + 1);
+  res.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0] ?? '')
+    .find((c) => c.startsWith(`${name}=`) && c.length > name.length + 1);
 const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
 
 async function login(r: Replica, username: string): Promise<string> {
@@ -117,7 +120,12 @@ describe.skipIf(REDIS_MISSING !== undefined)('two replicas sharing Redis', () =>
       }),
     );
     const hash = await hashPassword(PASSWORD, FAST_SCRYPT);
-    await writeUsers(usersFile, Object.fromEntries(['alice', 'bob', 'carol', 'dave'].map((n) => [n, { id: `id-${n}`, displayName: n, groups: ['ml'], passwordHash: hash }])));
+    await writeUsers(
+      usersFile,
+      Object.fromEntries(
+        ['alice', 'bob', 'carol', 'dave'].map((n) => [n, { id: `id-${n}`, displayName: n, groups: ['ml'], passwordHash: hash }]),
+      ),
+    );
     // One after the other: the first creates the keys in certs/, the second reads them.
     a = await startReplica(configPath);
     b = await startReplica(configPath);
@@ -157,8 +165,13 @@ describe.skipIf(REDIS_MISSING !== undefined)('two replicas sharing Redis', () =>
     const revoke = await cli(['session', 'revoke', '--user', 'bob']);
     expect(revoke.code).toBe(0);
     expect(revoke.out).toContain('revoked 1 session(s) of bob');
-    const audit = revoke.err.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(audit).toContainEqual(expect.objectContaining({ audit: 'session.revoked', scope: 'user', user: 'bob', count: 1, operator: 'responder' }));
+    const audit = revoke.err
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(audit).toContainEqual(
+      expect.objectContaining({ audit: 'session.revoked', scope: 'user', user: 'bob', count: 1, operator: 'responder' }),
+    );
     expect((await openPai(ra, cookie)).status).toBe(302);
     expect((await openPai(rb, cookie)).status).toBe(302);
     expect((await cli(['session', 'list', '--user', 'bob'])).out).toMatch(/\tbob\t.*\trevoked/);
@@ -172,7 +185,12 @@ describe.skipIf(REDIS_MISSING !== undefined)('two replicas sharing Redis', () =>
     expect((await openPai(rb, cookie)).status).toBe(200);
     expect((await cli(['user', 'remove', 'carol'])).code).toBe(0);
     // The users file is polled every 2 s by each replica.
-    for (const r of [ra, rb]) await until(`carol refused on ${r.base}`, () => openPai(r, cookie), (x) => x.status === 302);
+    for (const r of [ra, rb])
+      await until(
+        `carol refused on ${r.base}`,
+        () => openPai(r, cookie),
+        (x) => x.status === 302,
+      );
   });
 
   it('store down: both refuse (503) and are not ready; store back: both recover by themselves', async () => {
@@ -197,11 +215,21 @@ describe.skipIf(REDIS_MISSING !== undefined)('two replicas sharing Redis', () =>
     }
     await redis.start();
     for (const r of [ra, rb]) {
-      await until(`${r.base} ready again`, async () => (await fetch(`${r.base}/readyz`)).status, (s) => s === 200, 15_000);
+      await until(
+        `${r.base} ready again`,
+        async () => (await fetch(`${r.base}/readyz`)).status,
+        (s) => s === 200,
+        15_000,
+      );
       const pai = await openPai(r, cookie);
       expect(pai.status).toBe(200);
       expect(pai.body).toContain('SAMLResponse');
     }
-    for (const r of [ra, rb]) await until('the outage and the recovery in the log', async () => r.output(), (o) => o.includes('state store unreachable') && o.includes('state store reachable again'));
+    for (const r of [ra, rb])
+      await until(
+        'the outage and the recovery in the log',
+        async () => r.output(),
+        (o) => o.includes('state store unreachable') && o.includes('state store reachable again'),
+      );
   });
 });

@@ -27,7 +27,16 @@ export function createCompletion(app: FastifyInstance, audit: Audit, secret: Buf
     async succeed(request, reply, user: User, returnTo) {
       const session = await app.sessions.start(reply, user);
       app.sessions.endLogin(reply);
-      audit({ event: 'login.succeeded', user: user.username, userId: user.id, source: user.source, groups: session.user.groups, ip: request.ip, peer: peerOf(request), reqId: request.id });
+      audit({
+        event: 'login.succeeded',
+        user: user.username,
+        userId: user.id,
+        source: user.source,
+        groups: session.user.groups,
+        ip: request.ip,
+        peer: peerOf(request),
+        reqId: request.id,
+      });
       app.metrics.logins.inc({ result: 'succeeded' });
       return reply.redirect(safeReturnTo(returnTo), 303);
     },
@@ -77,7 +86,13 @@ export const loginRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) =>
       // Nothing to choose: straight to the upstream IdP.
       if (passwordSources.length === 0 && redirectSources.length === 1 && only) return reply.redirect(only.startPath, 302);
       if (passwordSources.length === 0 && redirectSources.length === 0) {
-        return sendMessage(reply, 401, 'Sign in through the company portal', 'This gateway takes your identity from the company proxy. Open it through the portal.', false);
+        return sendMessage(
+          reply,
+          401,
+          'Sign in through the company portal',
+          'This gateway takes your identity from the company proxy. Open it through the portal.',
+          false,
+        );
       }
       return renderLogin(reply, 200, flow.csrf);
     },
@@ -104,7 +119,14 @@ export const loginRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) =>
       const { username, password, csrf } = request.body;
       const flow = app.sessions.loginFlow(request);
       if (!flow || !constantTimeEqual(flow.csrf, csrf)) {
-        deps.audit({ event: 'login.failed', reason: 'csrf', user: clip(username), ip: request.ip, peer: peerOf(request), reqId: request.id });
+        deps.audit({
+          event: 'login.failed',
+          reason: 'csrf',
+          user: clip(username),
+          ip: request.ip,
+          peer: peerOf(request),
+          reqId: request.id,
+        });
         app.metrics.logins.inc({ result: 'csrf' });
         const fresh = app.sessions.beginLogin(reply, flow?.returnTo ?? '/');
         return renderLogin(reply, 403, fresh.csrf, { error: 'The sign-in form expired. Please try again.' });
@@ -130,12 +152,28 @@ export const loginRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) =>
         user = await source.authenticate(username, password);
       } catch (err) {
         request.log.error({ err: { message: (err as Error).message }, source: source.kind }, 'identity source failed');
-        deps.audit({ event: 'login.failed', reason: 'source-unavailable', source: source.kind, user: clip(username), ip: request.ip, peer: peerOf(request), reqId: request.id });
+        deps.audit({
+          event: 'login.failed',
+          reason: 'source-unavailable',
+          source: source.kind,
+          user: clip(username),
+          ip: request.ip,
+          peer: peerOf(request),
+          reqId: request.id,
+        });
         app.metrics.logins.inc({ result: 'error' });
         return sendMessage(reply, 503, 'Sign-in unavailable', 'The user directory cannot be reached. Try again shortly.');
       }
       if (!user) {
-        deps.audit({ event: 'login.failed', reason: 'bad-credentials', source: source.kind, user: clip(username), ip: request.ip, peer: peerOf(request), reqId: request.id });
+        deps.audit({
+          event: 'login.failed',
+          reason: 'bad-credentials',
+          source: source.kind,
+          user: clip(username),
+          ip: request.ip,
+          peer: peerOf(request),
+          reqId: request.id,
+        });
         app.metrics.logins.inc({ result: 'failed' });
         app.loginThrottle.locked(request, await app.loginThrottle.failed(admitted), username);
         // Same status, page and timing whether or not the user exists.

@@ -28,7 +28,10 @@ export const operationsRoutes: FastifyPluginAsync<GatewayDeps> = async (app, dep
 
   app.get(
     '/healthz',
-    { logLevel: 'warn', schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } }, required: ['status'] } } } },
+    {
+      logLevel: 'warn',
+      schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } }, required: ['status'] } } },
+    },
     async () => ({ status: 'ok' }),
   );
 

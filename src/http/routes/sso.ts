@@ -44,7 +44,15 @@ export const ssoRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
       const session = request.session;
       const who = session?.user.username ?? '-';
       if (!target) {
-        deps.audit({ event: 'assertion.denied', reason: 'unknown-target', user: who, target: targetName, ip: request.ip, peer: peerOf(request), reqId: request.id });
+        deps.audit({
+          event: 'assertion.denied',
+          reason: 'unknown-target',
+          user: who,
+          target: targetName,
+          ip: request.ip,
+          peer: peerOf(request),
+          reqId: request.id,
+        });
         app.metrics.assertionsDenied.inc({ reason: 'unknown-target' });
         return sendMessage(reply, 404, 'Unknown destination', `There is no launch target named “${targetName}”.`);
       }
@@ -52,7 +60,15 @@ export const ssoRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
 
       const grant = deps.mapRoles(session.user);
       if (grant.roles.length === 0) {
-        deps.audit({ event: 'assertion.denied', reason: 'no-role', user: who, target: targetName, ip: request.ip, peer: peerOf(request), reqId: request.id });
+        deps.audit({
+          event: 'assertion.denied',
+          reason: 'no-role',
+          user: who,
+          target: targetName,
+          ip: request.ip,
+          peer: peerOf(request),
+          reqId: request.id,
+        });
         app.metrics.assertionsDenied.inc({ reason: 'no-role' });
         return sendMessage(
           reply,
@@ -68,7 +84,16 @@ export const ssoRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
       } else if (request.query.role !== undefined) {
         const chosen = grant.roles.find((r) => r.key === request.query.role);
         if (!chosen) {
-          deps.audit({ event: 'assertion.denied', reason: 'role-not-granted', user: who, target: targetName, role: request.query.role, ip: request.ip, peer: peerOf(request), reqId: request.id });
+          deps.audit({
+            event: 'assertion.denied',
+            reason: 'role-not-granted',
+            user: who,
+            target: targetName,
+            role: request.query.role,
+            ip: request.ip,
+            peer: peerOf(request),
+            reqId: request.id,
+          });
           app.metrics.assertionsDenied.inc({ reason: 'role-not-granted' });
           return sendMessage(reply, 403, 'Role not available', 'You are not allowed to use that role.');
         }

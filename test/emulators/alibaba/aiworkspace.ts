@@ -5,13 +5,32 @@ import { now, type AccountState, type Member } from './state.js';
 // AIWorkspace 2021-02-04: workspace members and their PAI roles. A ROA API: the
 // resource is in the path and CreateMember's input in a JSON body, not in the query.
 
-const PAI_ROLES = new Set(['PAI.AlgoDeveloper', 'PAI.AlgoOperator', 'PAI.LabelManager', 'PAI.MaxComputeDeveloper', 'PAI.WorkspaceAdmin', 'PAI.WorkspaceGuest']);
+const PAI_ROLES = new Set([
+  'PAI.AlgoDeveloper',
+  'PAI.AlgoOperator',
+  'PAI.LabelManager',
+  'PAI.MaxComputeDeveloper',
+  'PAI.WorkspaceAdmin',
+  'PAI.WorkspaceGuest',
+]);
 
-export function aiWorkspace(action: string, method: string, path: string, p: Record<string, string>, body: Buffer, a: AccountState): Record<string, unknown> {
+export function aiWorkspace(
+  action: string,
+  method: string,
+  path: string,
+  p: Record<string, string>,
+  body: Buffer,
+  a: AccountState,
+): Record<string, unknown> {
   const m = /^\/api\/v1\/workspaces\/([^/]+)\/members(?:\/([^/]+)\/roles\/([^/]+))?$/.exec(path);
   if (!m) throw new ApiError(404, 'InvalidAction.NotFound', `No route for ${method} ${path}.`);
   const [, wsId, memberId, roleName] = m.map((x) => (x === undefined ? undefined : decodeURIComponent(x)));
-  const routes: Record<string, string> = { 'GET members': 'ListMembers', 'POST members': 'CreateMember', 'POST role': 'AddMemberRole', 'DELETE role': 'RemoveMemberRole' };
+  const routes: Record<string, string> = {
+    'GET members': 'ListMembers',
+    'POST members': 'CreateMember',
+    'POST role': 'AddMemberRole',
+    'DELETE role': 'RemoveMemberRole',
+  };
   const expected = routes[`${method} ${memberId === undefined ? 'members' : 'role'}`];
   if (expected !== action) throw new ApiError(400, 'InvalidAction.Mismatch', `${method} ${path} is not ${action}.`);
   const ws = a.workspaces.get(wsId!);
@@ -35,10 +54,13 @@ export function aiWorkspace(action: string, method: string, path: string, p: Rec
       const created: Member[] = [];
       for (const x of parsed.Members ?? []) {
         const userId = x.UserId ?? '';
-        if (![...a.roles.values()].some((r) => r.id === userId)) throw new ApiError(400, 'InvalidParameter.UserId', `User ${userId} is not a RAM user or role of this account.`);
-        if ([...ws.members.values()].some((y) => y.userId === userId)) throw new ApiError(409, 'MemberAlreadyExists', `User ${userId} is already a member.`);
+        if (![...a.roles.values()].some((r) => r.id === userId))
+          throw new ApiError(400, 'InvalidParameter.UserId', `User ${userId} is not a RAM user or role of this account.`);
+        if ([...ws.members.values()].some((y) => y.userId === userId))
+          throw new ApiError(409, 'MemberAlreadyExists', `User ${userId} is already a member.`);
         const roles = x.Roles ?? [];
-        if (roles.length === 0 || roles.some((r) => !PAI_ROLES.has(r))) throw new ApiError(400, 'InvalidParameter.Roles', `Roles must be among ${[...PAI_ROLES].join(', ')}.`);
+        if (roles.length === 0 || roles.some((r) => !PAI_ROLES.has(r)))
+          throw new ApiError(400, 'InvalidParameter.Roles', `Roles must be among ${[...PAI_ROLES].join(', ')}.`);
         const mem = { memberId: `${randomInt(100000, 999999)}-${userId}`, userId, roles: [...roles] };
         ws.members.set(mem.memberId, mem);
         created.push(mem);

@@ -25,7 +25,8 @@ export function unknownAction(action: string): ApiError {
 
 export function lengthCheck(value: string | undefined, field: string, min: number, max: number): void {
   if (value === undefined) return;
-  if (value.length < min || value.length > max) throw new ApiError(400, `InvalidParameter.${field}.Length`, `The parameter ${field} is beyond the length limit (${min}-${max}).`);
+  if (value.length < min || value.length > max)
+    throw new ApiError(400, `InvalidParameter.${field}.Length`, `The parameter ${field} is beyond the length limit (${min}-${max}).`);
 }
 
 export function required(p: Record<string, string>, name: string): string {

@@ -13,9 +13,13 @@ function checkMetadata(b64: string): void {
     throw new ApiError(400, 'InvalidParameter.EncodedSAMLMetadataDocument.Base64', 'EncodedSAMLMetadataDocument is not valid base64.');
   }
   const xml = Buffer.from(b64, 'base64').toString('utf8');
-  const invalid = (why: string) => new ApiError(400, 'InvalidParameter.EncodedSAMLMetadataDocument.Invalid', `The SAML metadata is invalid: ${why}.`);
+  const invalid = (why: string) =>
+    new ApiError(400, 'InvalidParameter.EncodedSAMLMetadataDocument.Invalid', `The SAML metadata is invalid: ${why}.`);
   let errors = 0;
-  const doc = new DOMParser({ errorHandler: { error: () => errors++, fatalError: () => errors++, warning: () => {} } }).parseFromString(xml, 'text/xml');
+  const doc = new DOMParser({ errorHandler: { error: () => errors++, fatalError: () => errors++, warning: () => {} } }).parseFromString(
+    xml,
+    'text/xml',
+  );
   const root = doc.documentElement;
   if (errors || !root) throw invalid('not well-formed XML');
   const MD = 'urn:oasis:names:tc:SAML:2.0:metadata';
@@ -56,7 +60,8 @@ export function ims(action: string, p: Record<string, string>, a: AccountState, 
   const name = requiredName(p, 'SAMLProviderName', 128, SAML_PROVIDER_NAME);
   const existing = a.providers.get(name);
   const algo = p['AuthnSignAlgo'];
-  if (algo !== undefined && algo !== 'rsa-sha256' && algo !== 'rsa-sha1') throw new ApiError(400, 'InvalidParameter.AuthnSignAlgo', 'AuthnSignAlgo must be rsa-sha256 or rsa-sha1.');
+  if (algo !== undefined && algo !== 'rsa-sha256' && algo !== 'rsa-sha1')
+    throw new ApiError(400, 'InvalidParameter.AuthnSignAlgo', 'AuthnSignAlgo must be rsa-sha256 or rsa-sha1.');
   switch (action) {
     case 'GetSAMLProvider':
       if (!existing) throw new ApiError(404, 'EntityNotExist.SAMLProvider', `The SAML provider ${name} does not exist.`);
@@ -73,7 +78,8 @@ export function ims(action: string, p: Record<string, string>, a: AccountState, 
     case 'UpdateSAMLProvider': {
       if (!existing) throw new ApiError(404, 'EntityNotExist.SAMLProvider', `The SAML provider ${name} does not exist.`);
       const doc = p['NewEncodedSAMLMetadataDocument'];
-      if (doc === undefined && p['NewDescription'] === undefined && algo === undefined) throw new ApiError(400, 'MissingParameter', 'Nothing to update.');
+      if (doc === undefined && p['NewDescription'] === undefined && algo === undefined)
+        throw new ApiError(400, 'MissingParameter', 'Nothing to update.');
       if (doc !== undefined) {
         checkMetadata(doc);
         existing.doc = doc;

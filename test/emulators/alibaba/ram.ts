@@ -34,7 +34,8 @@ function checkTrustPolicy(doc: string, field: string): void {
   const p = parsePolicyDocument(doc, field, MAX_TRUST_POLICY);
   for (const st of p.Statement) {
     const principal = st['Principal'];
-    if (!principal || typeof principal !== 'object') throw new ApiError(400, 'MalformedPolicyDocument', 'A trust policy statement needs a Principal.');
+    if (!principal || typeof principal !== 'object')
+      throw new ApiError(400, 'MalformedPolicyDocument', 'A trust policy statement needs a Principal.');
     const fed = (principal as Record<string, unknown>)['Federated'];
     if (fed === undefined) continue;
     const cond = (st['Condition'] ?? {}) as Record<string, Record<string, unknown>>;
@@ -73,7 +74,8 @@ export function ram(action: string, p: Record<string, string>, a: AccountState, 
   const maxDuration = (v: string | undefined): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 3600 || n > 43200) throw new ApiError(400, 'InvalidParameter.MaxSessionDuration', 'MaxSessionDuration must be 3600-43200.');
+    if (!Number.isInteger(n) || n < 3600 || n > 43200)
+      throw new ApiError(400, 'InvalidParameter.MaxSessionDuration', 'MaxSessionDuration must be 3600-43200.');
     return n;
   };
   switch (action) {
@@ -114,7 +116,13 @@ export function ram(action: string, p: Record<string, string>, a: AccountState, 
       getRole(n);
       const list = [...(a.attachments.get(n) ?? [])].map((key) => {
         const pol = a.policies.get(key)!;
-        return { PolicyName: pol.name, PolicyType: pol.type, Description: pol.description, DefaultVersion: pol.defaultVersion, AttachDate: pol.created };
+        return {
+          PolicyName: pol.name,
+          PolicyType: pol.type,
+          Description: pol.description,
+          DefaultVersion: pol.defaultVersion,
+          AttachDate: pol.created,
+        };
       });
       return { Policies: { Policy: list } };
     }
@@ -125,7 +133,15 @@ export function ram(action: string, p: Record<string, string>, a: AccountState, 
       const def = pol.versions.find((v) => v.id === pol.defaultVersion)!;
       const attachments = [...a.attachments.values()].filter((s) => s.has(key)).length;
       return {
-        Policy: { PolicyName: pol.name, PolicyType: pol.type, Description: pol.description, DefaultVersion: pol.defaultVersion, AttachmentCount: attachments, CreateDate: pol.created, UpdateDate: def.created },
+        Policy: {
+          PolicyName: pol.name,
+          PolicyType: pol.type,
+          Description: pol.description,
+          DefaultVersion: pol.defaultVersion,
+          AttachmentCount: attachments,
+          CreateDate: pol.created,
+          UpdateDate: def.created,
+        },
         DefaultPolicyVersion: { VersionId: def.id, PolicyDocument: def.doc, IsDefaultVersion: true, CreateDate: def.created },
       };
     }
@@ -136,7 +152,15 @@ export function ram(action: string, p: Record<string, string>, a: AccountState, 
       const doc = required(p, 'PolicyDocument');
       parsePolicyDocument(doc, 'PolicyDocument', MAX_POLICY_DOCUMENT);
       lengthCheck(p['Description'], 'Description', 1, 1024);
-      a.policies.set(key, { name: n, type: 'Custom', description: p['Description'] ?? '', versions: [{ id: 'v1', doc, created: now() }], defaultVersion: 'v1', nextVersion: 2, created: now() });
+      a.policies.set(key, {
+        name: n,
+        type: 'Custom',
+        description: p['Description'] ?? '',
+        versions: [{ id: 'v1', doc, created: now() }],
+        defaultVersion: 'v1',
+        nextVersion: 2,
+        created: now(),
+      });
       return { Policy: { PolicyName: n, PolicyType: 'Custom', DefaultVersion: 'v1' } };
     }
     case 'CreatePolicyVersion': {
@@ -155,7 +179,9 @@ export function ram(action: string, p: Record<string, string>, a: AccountState, 
       const v = { id: `v${pol.nextVersion++}`, doc, created: now() };
       pol.versions.push(v);
       if (p['SetAsDefault'] === 'true') pol.defaultVersion = v.id;
-      return { PolicyVersion: { VersionId: v.id, IsDefaultVersion: pol.defaultVersion === v.id, PolicyDocument: doc, CreateDate: v.created } };
+      return {
+        PolicyVersion: { VersionId: v.id, IsDefaultVersion: pol.defaultVersion === v.id, PolicyDocument: doc, CreateDate: v.created },
+      };
     }
     case 'AttachPolicyToRole':
     case 'DetachPolicyFromRole': {
@@ -167,7 +193,8 @@ export function ram(action: string, p: Record<string, string>, a: AccountState, 
       a.attachments.set(n, set);
       if (action === 'AttachPolicyToRole') {
         if (set.has(key)) throw new ApiError(409, 'EntityAlreadyExists.Role.Policy', `The policy ${key} is already attached to ${n}.`);
-        if ([...set].filter((k) => k.startsWith('Custom/')).length >= 10 && key.startsWith('Custom/')) throw new ApiError(409, 'LimitExceeded.Role.Policy', 'Too many policies.');
+        if ([...set].filter((k) => k.startsWith('Custom/')).length >= 10 && key.startsWith('Custom/'))
+          throw new ApiError(409, 'LimitExceeded.Role.Policy', 'Too many policies.');
         set.add(key);
       } else {
         if (!set.has(key)) throw new ApiError(404, 'EntityNotExist.Role.Policy', `The policy ${key} is not attached to ${n}.`);

@@ -28,7 +28,12 @@ export function parseQuery(raw: string): Array<[string, string]> {
 }
 
 /** Recomputes the ACS3-HMAC-SHA256 signature; `nonces` remembers every nonce already used. */
-export function authenticate(req: IncomingMessage, body: Buffer, creds: ReadonlyMap<string, EmulatorCredential>, nonces: Set<string>): EmulatorCredential {
+export function authenticate(
+  req: IncomingMessage,
+  body: Buffer,
+  creds: ReadonlyMap<string, EmulatorCredential>,
+  nonces: Set<string>,
+): EmulatorCredential {
   const auth = String(req.headers['authorization'] ?? '');
   const m = /^ACS3-HMAC-SHA256 Credential=([^,]+),SignedHeaders=([^,]+),Signature=([0-9a-f]+)$/.exec(auth);
   if (!m) throw new ApiError(400, 'IncompleteSignature', 'The request signature does not conform to Aliyun standards.');
@@ -40,7 +45,8 @@ export function authenticate(req: IncomingMessage, body: Buffer, creds: Readonly
     if (!signed.includes(h)) throw new ApiError(400, 'IncompleteSignature', `Header ${h} must be signed.`);
   }
   const payloadHash = createHash('sha256').update(body).digest('hex');
-  if (req.headers['x-acs-content-sha256'] !== payloadHash) throw new ApiError(400, 'ContentSHA256NotMatched', 'The x-acs-content-sha256 header does not match the body.');
+  if (req.headers['x-acs-content-sha256'] !== payloadHash)
+    throw new ApiError(400, 'ContentSHA256NotMatched', 'The x-acs-content-sha256 header does not match the body.');
   const [rawPath, rawQuery = ''] = (req.url ?? '/').split('?', 2) as [string, string?];
   const canonicalQuery = parseQuery(rawQuery)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -55,7 +61,8 @@ export function authenticate(req: IncomingMessage, body: Buffer, creds: Readonly
     throw new ApiError(400, 'SignatureDoesNotMatch', 'Specified signature is not matched with our calculation.');
   }
   const date = Date.parse(String(req.headers['x-acs-date'] ?? ''));
-  if (!Number.isFinite(date) || Math.abs(Date.now() - date) > 15 * 60_000) throw new ApiError(400, 'InvalidTimeStamp.Expired', 'Specified time stamp or date value is expired.');
+  if (!Number.isFinite(date) || Math.abs(Date.now() - date) > 15 * 60_000)
+    throw new ApiError(400, 'InvalidTimeStamp.Expired', 'Specified time stamp or date value is expired.');
   const nonce = String(req.headers['x-acs-signature-nonce'] ?? '');
   if (nonces.has(nonce)) throw new ApiError(400, 'SignatureNonceUsed', 'Specified signature nonce was used already.');
   nonces.add(nonce);

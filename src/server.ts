@@ -24,7 +24,7 @@ import { httpStatusFor, PaiSsoError } from './errors.js';
 import type { StateStore } from './state/store.js';
 import { createMemoryStore } from './state/memory.js';
 import { trustedProxyList } from './config/trusted-proxies.js';
-import { loginThrottlePlugin } from './security/login-throttle-plugin.js';
+import { loginThrottlePlugin } from './http/login-throttle.js';
 import { peerOf } from './http/peer.js';
 import { createSessionRecords } from './state/sessions.js';
 import type { LocalSource } from './identity/local.js';
@@ -48,7 +48,10 @@ export interface ServerOptions {
 }
 
 /** Fastify's validation failures are 400s and its other 4xx errors keep their status; ours say theirs by kind. */
-function statusFor(error: FastifyError): number {
+/** What reaches the error handler: Fastify's own errors carry a code, but anything a route or hook throws ends here too. */
+type HandledError = Omit<FastifyError, 'code'> & { readonly code?: string | undefined };
+
+function statusFor(error: HandledError): number {
   if (error.validation) return 400;
   if (error instanceof PaiSsoError) return httpStatusFor(error);
   return error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
@@ -116,7 +119,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   // Anything the client got wrong ends as a 4xx page and an audit line, never a 500; a
   // dependency that is down (a PaiSsoError of kind 'unavailable') is a 503 page.
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+  app.setErrorHandler((error: HandledError, request, reply) => {
     const status = statusFor(error);
     if (status === 503) {
       // A guard we depend on (the state store, a directory) cannot answer: refuse, never grant, say so.

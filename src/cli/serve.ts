@@ -147,8 +147,9 @@ export async function serve(loaded: LoadedConfig, io: CliIo): Promise<number> {
     process.send?.({ type: 'pai-sso:listening' });
     return onSignal(async () => {
       await stop();
-      // The IPC channel to the primary would keep this process alive forever.
-      process.disconnect?.();
+      // The IPC channel to the primary would keep this process alive forever. Typed as always
+      // there, but Node leaves process.disconnect undefined in a process without an IPC channel.
+      (process as { disconnect?: () => void }).disconnect?.();
       return 0;
     });
   }
@@ -184,7 +185,7 @@ async function runPrimary(config: Config, keys: KeyMaterial, workers: number, lo
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
     log.error({ worker: worker.id, code, signal }, 'worker died; starting a new one');
-    fork().catch((err: Error) => log.error({ err: { message: err.message } }, 'replacement worker failed'));
+    fork().catch((err: unknown) => log.error({ err: { message: (err as Error).message } }, 'replacement worker failed'));
   });
   log.info(
     {
@@ -206,7 +207,8 @@ async function runPrimary(config: Config, keys: KeyMaterial, workers: number, lo
       all.map(
         (w) =>
           new Promise<number>((resolve) => {
-            w.once('exit', (code) => resolve(code ?? 1));
+            // Typed as a number, but null when a signal ended the worker (Node's cluster docs).
+            w.once('exit', (code: number | null) => resolve(code ?? 1));
             w.process.kill('SIGTERM');
           }),
       ),

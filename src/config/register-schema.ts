@@ -88,11 +88,22 @@ export const RegisterSchema = Type.Object(
 
 export type RegisterConfig = Static<typeof RegisterSchema>;
 export type WorkspaceMembership = Static<typeof WorkspaceMembershipSchema>;
+type RegisterRole = Static<typeof RegisterRoleSchema>;
+
+// The reference checks also run on a document the shape check refused (validate.ts), so
+// their input says what may really be there: lists missing, entries that are not objects.
+type WorkspaceAsFound = Omit<WorkspaceMembership, 'roles'> & { readonly roles?: readonly string[] | undefined };
+type RegisterRoleAsFound = Partial<Omit<RegisterRole, 'workspaces'>> & {
+  readonly workspaces?: readonly (WorkspaceAsFound | null | undefined)[] | undefined;
+};
+type RegisterAsFound = Partial<Omit<RegisterConfig, 'roles'>> & {
+  readonly roles?: Readonly<Record<string, RegisterRoleAsFound | null | undefined>> | undefined;
+};
 
 interface RegisterRefs {
   readonly accounts?: Record<string, unknown>;
   readonly roles?: Record<string, { sessionDuration?: number | undefined } | undefined>;
-  readonly register?: Partial<RegisterConfig> | undefined;
+  readonly register?: RegisterAsFound | undefined;
 }
 
 /** Reference and syntax checks Ajv cannot express; paths use the config's own keys. */

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import cookie from '@fastify/cookie';
 import { randomBytes } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { Audit } from '../audit/audit.js';
 import { peerOf } from './peer.js';
 import { createSealer } from './sealed-cookie.js';

@@ -15,12 +15,16 @@ export type Checked<T> = { readonly ok: T } | { readonly refused: string; readon
 const refuse = (refused: string, status: 400 | 403 = 403): { refused: string; status: 400 | 403 } => ({ refused, status });
 
 function parse(xml: string): Document | undefined {
-  let bad = false;
+  // Set by the handlers while parseFromString runs, which flow analysis cannot see.
+  let bad = false as boolean;
   try {
+    // xmldom 0.8 types the result as a Document with a root element; an empty source gives
+    // no document at all, and one without elements a document with no root.
     const doc = new DOMParser({
       errorHandler: { warning: () => {}, error: () => (bad = true), fatalError: () => (bad = true) },
-    }).parseFromString(xml, 'text/xml');
-    return bad || !doc.documentElement ? undefined : doc;
+    }).parseFromString(xml, 'text/xml') as Document | undefined;
+    const root = doc?.documentElement as Element | null | undefined;
+    return bad || !root ? undefined : doc;
   } catch {
     // xmldom throws on some malformed input despite the handler: still the client's fault.
     return undefined;
@@ -63,7 +67,7 @@ export function inspectResponse(xml: string): Checked<RawFacts> {
   const issuer = Array.from(root.childNodes).find(
     (n): n is Element => n.nodeType === 1 && (n as Element).namespaceURI === SAML_NS && (n as Element).localName === 'Issuer',
   );
-  return { ok: { inResponseTo: attr('InResponseTo'), destination: attr('Destination'), responseIssuer: issuer?.textContent?.trim() } };
+  return { ok: { inResponseTo: attr('InResponseTo'), destination: attr('Destination'), responseIssuer: issuer?.textContent.trim() } };
 }
 
 export interface AssertionFacts {

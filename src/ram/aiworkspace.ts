@@ -21,7 +21,10 @@ interface RawMember {
 
 function toMember(m: RawMember): WorkspaceMember {
   return {
+    // The API's untyped JSON: IDs arrive as strings or numbers; anything else is not a member we can match.
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- String() of a JSON scalar is the conversion meant
     memberId: String(m.MemberId ?? ''),
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- as above
     userId: String(m.UserId ?? ''),
     roles: Array.isArray(m.Roles) ? m.Roles.map(String) : [],
   };

@@ -82,7 +82,7 @@ function fields(err: unknown): ErrorFields {
   // Ours carries Alibaba's code as apiCode (its `code` is PAI_SSO_CLOUD_CALL).
   if (err instanceof CloudCallError)
     return { code: err.apiCode, statusCode: err.statusCode, requestId: err.requestId, message: err.message };
-  return err && typeof err === 'object' ? (err) : {};
+  return err && typeof err === 'object' ? err : {};
 }
 
 const RETRYABLE_NETWORK = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED', 'ReadTimeout', 'ConnectTimeout']);
@@ -95,6 +95,8 @@ export function isRetryable(err: unknown): boolean {
   if (typeof f.statusCode === 'number') return f.statusCode >= 500;
   // A gateway's HTML error page reaches us as a JSON SyntaxError with no status.
   if (err instanceof SyntaxError) return true;
+  // An SDK or socket error's message: a string whenever there is one; String() covers the rest.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- fields of an untyped thrown value, read defensively
   return RETRYABLE_NETWORK.has(code) || /timeout/i.test(String(f.message ?? ''));
 }
 

@@ -115,6 +115,7 @@ async function connect(want: DesiredAccount, ctx: RegisterContext, out: Output, 
   } catch (err) {
     throw new Error(
       `account "${want.key}": no usable credential from ${source.description}: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
     );
   }
   const clients: AccountClients = createClients(credential, registerSettings(ctx.config).endpoints);

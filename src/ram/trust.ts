@@ -93,6 +93,8 @@ export function summarizeStatement(st: Statement): string {
     .map((k) => `${k} ${asList(p[k]).join(',')}`)
     .join('; ');
   const cond = st['Condition'] ? ` if ${JSON.stringify(st['Condition'])}` : '';
+  // A policy document read from the cloud as JSON: Effect is "Allow" or "Deny" there, '?' when missing.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- String() of a JSON scalar is the conversion meant
   return `${String(st['Effect'] ?? '?')} ${asList(st['Action']).join(',')} ${who || '(no principal)'}${cond}`;
 }
 

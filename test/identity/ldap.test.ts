@@ -79,13 +79,15 @@ beforeAll(async () => {
   await seed(slapd);
 });
 afterAll(async () => {
-  await slapd?.stop();
+  // Unset when beforeAll failed: that failure is the one to report.
+  await (slapd as Slapd | undefined)?.stop();
 });
 
 /** An `identity.ldap` section as the config loader would hand it over, defaults filled. */
 function ldapConfig(over: Record<string, unknown> = {}): LdapIdentityConfig {
   const ldap = {
-    url: slapd?.url ?? 'ldap://127.0.0.1:1',
+    // Unset for configs built before beforeAll ran (or when it failed); those never connect.
+    url: (slapd as Slapd | undefined)?.url ?? 'ldap://127.0.0.1:1',
     bindDN: SERVICE_DN,
     bindPasswordEnv: 'TEST_LDAP_BIND',
     userBase: PEOPLE,

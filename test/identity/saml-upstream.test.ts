@@ -455,15 +455,18 @@ describe('upstream SAML: configuration and operations', () => {
     await expect(createSamlUpstreamSource(none as SamlIdentityConfig, { baseUrl: BASE })).rejects.toBeInstanceOf(ConfigError);
     await expect(createSamlUpstreamSource({ ...base, idpCertFile: '/x' }, { baseUrl: BASE })).rejects.toThrow(/exactly one/);
     await expect(createSamlUpstreamSource({ ...base, idpCertPem: idpPair.keyPem }, { baseUrl: BASE })).rejects.toThrow(/private key/);
-    await expect(
-      createSamlUpstreamSource({ ...none, idpCertFile: join(dir, 'missing.pem') }, { baseUrl: BASE }),
-    ).rejects.toThrow(/identity\.saml\.idpCertFile: cannot read .*missing\.pem: ENOENT/);
+    await expect(createSamlUpstreamSource({ ...none, idpCertFile: join(dir, 'missing.pem') }, { baseUrl: BASE })).rejects.toThrow(
+      /identity\.saml\.idpCertFile: cannot read .*missing\.pem: ENOENT/,
+    );
     const md = join(dir, 'other-md.xml');
     await writeFile(md, idp.metadataXml);
     await expect(
-      createSamlUpstreamSource({ ...none, idpMetadataFile: md, idpIssuer: 'https://someone-else' }, {
-        baseUrl: BASE,
-      }),
+      createSamlUpstreamSource(
+        { ...none, idpMetadataFile: md, idpIssuer: 'https://someone-else' },
+        {
+          baseUrl: BASE,
+        },
+      ),
     ).rejects.toThrow(/identity\.saml\.idpMetadataFile: .* has no EntityDescriptor/);
     expect(() => parseIdpMetadata('<not xml', 'x')).toThrow(SamlSourceError);
     await expect(createSamlUpstreamSource({ ...base, entryPoint: 'http://idp.example.test/sso' }, { baseUrl: BASE })).rejects.toThrow(

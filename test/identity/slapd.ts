@@ -47,7 +47,10 @@ async function waitForPort(port: number, child: ChildProcess, deadlineMs: number
     if (child.exitCode !== null) throw new Error(`slapd exited with ${child.exitCode}: ${log()}`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once('error', () => resolve(false));
     });
     if (ok) return;
@@ -124,7 +127,7 @@ export async function startSlapd(opts: { tls?: boolean } = {}): Promise<Slapd> {
   const listen = [`${url}/`, `ldap://127.0.0.2:${port}/`, ...(ldapsUrl ? [`${ldapsUrl}/`] : [])].join(' ');
   const child = spawn(SLAPD, ['-f', confFile, '-h', listen, '-d', 'stats'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   try {
     await waitForPort(port, child, 10_000, () => stderr);
     if (ldapsPort) await waitForPort(ldapsPort, child, 10_000, () => stderr);

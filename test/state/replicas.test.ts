@@ -31,8 +31,8 @@ async function startReplica(configPath: string): Promise<Replica> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const deadline = Date.now() + 30_000;
   while (!out.includes('pai-sso ready')) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`replica did not start: ${out}`);
@@ -133,7 +133,8 @@ describe.skipIf(REDIS_MISSING !== undefined)('two replicas sharing Redis', () =>
 
   afterAll(async () => {
     await Promise.all([stopReplica(a), stopReplica(b)]);
-    await redis?.close();
+    // Unset when beforeAll failed: that failure is the one to report.
+    await (redis as RedisServer | undefined)?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

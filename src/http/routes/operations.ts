@@ -38,7 +38,7 @@ export const operationsRoutes: FastifyPluginAsync<GatewayDeps> = async (app, dep
   app.get('/readyz', { logLevel: 'warn', schema: { response: { 200: readySchema, 503: readySchema } } }, async (_request, reply) => {
     const statuses = await Promise.all(
       deps.sources.all.map(async (s) => {
-        const r = await s.ready().catch((err: Error) => ({ ok: false, reason: err.message }));
+        const r = await s.ready().catch((err: unknown) => ({ ok: false, reason: (err as Error).message }));
         return r.ok ? r : { ok: false, reason: `${s.kind}: ${r.reason ?? 'not ready'}` };
       }),
     );
@@ -46,7 +46,7 @@ export const operationsRoutes: FastifyPluginAsync<GatewayDeps> = async (app, dep
     const failed = statuses.filter((s) => !s.ok);
     const identity = failed.length ? { ok: false, reason: failed.map((f) => f.reason).join('; ') } : { ok: true };
     // Without the store no session can be checked: fail closed, and say why.
-    const state = await deps.store.ready().catch((err: Error) => ({ ok: false, reason: err.message }));
+    const state = await deps.store.ready().catch((err: unknown) => ({ ok: false, reason: (err as Error).message }));
     const checks = { config: { ok: true }, signingKey: deps.checkSigner(), identity, state };
     const ready = checks.signingKey.ok && checks.identity.ok && checks.state.ok && !app.isDraining();
     const status = app.isDraining() ? 'draining' : ready ? 'ready' : 'not ready';

@@ -24,7 +24,7 @@ export function aiWorkspace(
 ): Record<string, unknown> {
   const m = /^\/api\/v1\/workspaces\/([^/]+)\/members(?:\/([^/]+)\/roles\/([^/]+))?$/.exec(path);
   if (!m) throw new ApiError(404, 'InvalidAction.NotFound', `No route for ${method} ${path}.`);
-  const [, wsId, memberId, roleName] = m.map((x) => (x === undefined ? undefined : decodeURIComponent(x)));
+  const [, wsId, memberId, roleName] = m.map((x: string | undefined) => (x === undefined ? undefined : decodeURIComponent(x)));
   const routes: Record<string, string> = {
     'GET members': 'ListMembers',
     'POST members': 'CreateMember',

@@ -18,11 +18,11 @@ function parsePolicyDocument(doc: string, field: string, max: number): { Stateme
   } catch {
     throw new ApiError(400, 'MalformedPolicyDocument', `The policy document is not valid JSON.`);
   }
-  const p = parsed as { Version?: unknown; Statement?: unknown };
+  const p = parsed as { Version?: unknown; Statement?: unknown } | null;
   if (!p || typeof p !== 'object' || p.Version !== '1' || !Array.isArray(p.Statement) || p.Statement.length === 0) {
     throw new ApiError(400, 'MalformedPolicyDocument', 'The policy document needs Version "1" and a Statement list.');
   }
-  for (const st of p.Statement as Array<Record<string, unknown>>) {
+  for (const st of p.Statement as Array<Record<string, unknown> | null>) {
     if (!st || typeof st !== 'object' || (st['Effect'] !== 'Allow' && st['Effect'] !== 'Deny') || st['Action'] === undefined) {
       throw new ApiError(400, 'MalformedPolicyDocument', 'Each statement needs Effect Allow|Deny and an Action.');
     }
@@ -38,7 +38,7 @@ function checkTrustPolicy(doc: string, field: string): void {
       throw new ApiError(400, 'MalformedPolicyDocument', 'A trust policy statement needs a Principal.');
     const fed = (principal as Record<string, unknown>)['Federated'];
     if (fed === undefined) continue;
-    const cond = (st['Condition'] ?? {}) as Record<string, Record<string, unknown>>;
+    const cond = (st['Condition'] ?? {}) as Record<string, Record<string, unknown> | null>;
     const keys = Object.values(cond).flatMap((kv) => Object.keys(kv ?? {}));
     // Alibaba's trust policies for SAML principals accept one condition key, saml:recipient (the
     // site's ACS URL, see src/saml/alibaba.ts), and require it.

@@ -12,9 +12,8 @@ import { main } from '../../src/cli.js';
 import { readUsers } from '../../src/identity/users-file.js';
 import { hashPassword, verifyPassword } from '../../src/identity/password.js';
 import { writeUsers } from '../../src/identity/users-file.js';
-import { createServer } from 'node:net';
-import { FAST_SCRYPT } from '../helpers/gateway.js';
-import { baseConfig } from '../helpers/gateway.js';
+import { FAST_SCRYPT, baseConfig } from '../helpers/gateway.js';
+import { freePort } from '../helpers/fixture.js';
 
 let dir: string;
 let configPath: string;
@@ -225,15 +224,6 @@ describe('the pai-sso binary', () => {
     expect(code).toBe(0);
   });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
 
 describe('several workers', () => {
   it('refuse to start with the memory store: each worker would count alone', () => {

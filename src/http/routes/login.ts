@@ -6,7 +6,7 @@ import { constantTimeEqual } from '../../crypto/constant-time.js';
 import { loginPage, type LoginChoices } from '../views.js';
 import { newNonce, safeReturnTo, sendHtml, sendMessage } from '../pages.js';
 import { clip, type Audit } from '../../audit/audit.js';
-import { createSealer } from '../sealed-cookie.js';
+import { createSealer } from '../../crypto/sealer.js';
 import { peerOf } from '../peer.js';
 import { StoreUnavailableError } from '../../state/store.js';
 import { sendThrottleUnavailable, TOO_MANY } from '../login-throttle.js';

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { aiWorkspace } from './aiworkspace.js';
+import { callerIdentity } from './caller-identity.js';
 import { ApiError, errorBody, requestId } from './errors.js';
 import { ims } from './ims.js';
 import { ram } from './ram.js';
@@ -18,6 +19,7 @@ export interface InjectedError {
 
 export interface CallRecord {
   readonly action: string;
+  /** The HTTP status sent; 0 when the call took effect but its response was dropped (loseResponse). */
   readonly status: number;
   readonly accountId: string | undefined;
 }
@@ -36,9 +38,12 @@ export class AlibabaEmulator {
   readonly calls: CallRecord[] = [];
   readonly #creds = new Map<string, EmulatorCredential>();
   readonly #injected = new Map<string, InjectedError[]>();
+  readonly #lost = new Map<string, number>();
   readonly #nonces = new Set<string>();
   #server: Server | undefined;
   port = 0;
+  /** When set, GetCallerIdentity answers with this AccountId (e.g. '' for an answer without one). */
+  callerAccountOverride: string | undefined;
 
   constructor(credentials: readonly EmulatorCredential[]) {
     for (const c of credentials) {
@@ -69,6 +74,14 @@ export class AlibabaEmulator {
     const q = this.#injected.get(action) ?? [];
     for (let i = 0; i < times; i++) q.push(error);
     this.#injected.set(action, q);
+  }
+
+  /**
+   * The next `times` calls of `action` take effect but their answer never arrives: the
+   * connection is closed after the write, as when a response is lost on the way back.
+   */
+  loseResponse(action: string, times = 1): void {
+    this.#lost.set(action, (this.#lost.get(action) ?? 0) + times);
   }
 
   writes(): CallRecord[] {
@@ -108,10 +121,20 @@ export class AlibabaEmulator {
       const account = this.account(cred.accountId);
       const version = String(req.headers['x-acs-version'] ?? '');
       let out: Record<string, unknown>;
-      if (version === '2019-08-15') out = ims(action, params, account, cred.accountId);
+      if (version === '2015-04-01') {
+        out = callerIdentity(action, cred);
+        if (this.callerAccountOverride !== undefined) out = { ...out, AccountId: this.callerAccountOverride };
+      } else if (version === '2019-08-15') out = ims(action, params, account, cred.accountId);
       else if (version === '2015-05-01') out = ram(action, params, account, cred.accountId);
       else if (version === '2021-02-04') out = aiWorkspace(action, req.method ?? 'GET', url.pathname, params, body, account);
       else throw new ApiError(400, 'InvalidVersion', `Specified parameter Version "${version}" is not valid.`);
+      const lost = this.#lost.get(action) ?? 0;
+      if (lost > 0) {
+        this.#lost.set(action, lost - 1);
+        this.calls.push({ action, status: 0, accountId });
+        req.socket.destroy();
+        return;
+      }
       send(200, out);
     } catch (err) {
       if (err instanceof ApiError) send(err.status, errorBody(err, req.headers.host ?? ''));

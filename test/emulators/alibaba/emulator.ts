@@ -38,7 +38,8 @@ export class AlibabaEmulator {
   readonly calls: CallRecord[] = [];
   readonly #creds = new Map<string, EmulatorCredential>();
   readonly #injected = new Map<string, InjectedError[]>();
-  readonly #lost = new Map<string, number>();
+  readonly #lost = new Map<string, Array<(params: Record<string, string>) => boolean>>();
+  readonly #before = new Map<string, Array<(account: AccountState) => void>>();
   readonly #nonces = new Set<string>();
   #server: Server | undefined;
   port = 0;
@@ -80,8 +81,15 @@ export class AlibabaEmulator {
    * The next `times` calls of `action` take effect but their answer never arrives: the
    * connection is closed after the write, as when a response is lost on the way back.
    */
-  loseResponse(action: string, times = 1): void {
-    this.#lost.set(action, (this.#lost.get(action) ?? 0) + times);
+  loseResponse(action: string, times = 1, when: (params: Record<string, string>) => boolean = () => true): void {
+    const q = this.#lost.get(action) ?? [];
+    for (let i = 0; i < times; i++) q.push(when);
+    this.#lost.set(action, q);
+  }
+
+  /** Runs `change` on the caller's account just before the next `action` is handled: someone else acting meanwhile. */
+  beforeNext(action: string, change: (account: AccountState) => void): void {
+    this.#before.set(action, [...(this.#before.get(action) ?? []), change]);
   }
 
   writes(): CallRecord[] {
@@ -119,6 +127,7 @@ export class AlibabaEmulator {
       const url = new URL(req.url ?? '/', 'http://emulator');
       const params = Object.fromEntries(parseQuery(url.search.slice(1)));
       const account = this.account(cred.accountId);
+      this.#before.get(action)?.shift()?.(account);
       const version = String(req.headers['x-acs-version'] ?? '');
       let out: Record<string, unknown>;
       if (version === '2015-04-01') {
@@ -128,9 +137,10 @@ export class AlibabaEmulator {
       else if (version === '2015-05-01') out = ram(action, params, account, cred.accountId);
       else if (version === '2021-02-04') out = aiWorkspace(action, req.method ?? 'GET', url.pathname, params, body, account);
       else throw new ApiError(400, 'InvalidVersion', `Specified parameter Version "${version}" is not valid.`);
-      const lost = this.#lost.get(action) ?? 0;
-      if (lost > 0) {
-        this.#lost.set(action, lost - 1);
+      const lost = this.#lost.get(action) ?? [];
+      const i = lost.findIndex((when) => when(params));
+      if (i >= 0) {
+        lost.splice(i, 1);
         this.calls.push({ action, status: 0, accountId });
         req.socket.destroy();
         return;

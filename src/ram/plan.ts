@@ -393,10 +393,12 @@ export function planAccount(want: DesiredAccount, have: ActualAccount, opts: Pla
   if (want.paiPolicy) items.push(planPolicy(want.paiPolicy, have.paiPolicy ?? null, opts, want.managedBy, adopt));
   for (const role of want.roles) items.push(planRole(role, have.roles.get(role.roleName) ?? null, opts, want.managedBy, adopt));
   for (const role of want.roles) items.push(...planMembers(role, have, opts));
-  for (const role of want.roles) items.push(...planDroppedMembers(role, have, opts));
+  // Only a role register may touch has memberships it may take away.
+  const touchable = (roleName: string) => items.some((i) => i.address === `role/${roleName}` && i.action !== 'blocked');
+  for (const role of want.roles) if (touchable(role.roleName)) items.push(...planDroppedMembers(role, have, opts));
   items.push(...planOrphanRoles(want, have.orphanRoles, opts));
   const managedRoles = new Set([
-    ...want.roles.filter((r) => items.some((i) => i.address === `role/${r.roleName}` && i.action !== 'blocked')).map((r) => r.roleName),
+    ...want.roles.filter((r) => touchable(r.roleName)).map((r) => r.roleName),
     ...have.orphanRoles.map((r) => r.roleName),
   ]);
   items.push(...planOrphanPolicies(have.orphanPolicies, items, managedRoles, opts));

@@ -528,6 +528,11 @@ describe('planner: ownership, orphans, size', () => {
     const item = (prune: boolean) =>
       planAccount(want, a, { prune }).items.find((i) => i.address === 'workspace/9@cn-beijing/member/pai-developer')!;
     expect(item(false).action).toBe('orphan');
+    // The same tags on a role register may not touch plan nothing.
+    const foreign = account({ roles: new Map([['pai-developer', have({ tags: { ...tags, 'pai-sso:managed': 'other' } })]]), members });
+    expect(planAccount(want, foreign, { prune: true }).items.map((i) => i.address)).not.toContain(
+      'workspace/9@cn-beijing/member/pai-developer',
+    );
     expect(item(true).ops).toEqual([
       { kind: 'deleteMember', roleName: 'pai-developer', region: 'cn-beijing', workspaceId: '9', memberId: 'm-9' },
       { kind: 'untagResource', resourceType: 'role', name: 'pai-developer', keys: ['pai-sso:workspace/9@cn-beijing'] },

@@ -48,6 +48,19 @@ describe('a create whose answer is lost is not made twice', () => {
     });
   }
 
+  it('AddMemberRole: a lost answer is retried and the role is there once', async () => {
+    expect((await h.run(['apply', '--yes'])).code).toBe(0);
+    const member = [...h.emulator.account(ACCOUNT).workspaces.get(WORKSPACE)!.members.values()].find((m) =>
+      m.roles.includes('PAI.WorkspaceAdmin'),
+    )!;
+    member.roles = ['PAI.WorkspaceAdmin'];
+    h.emulator.loseResponse('AddMemberRole');
+    const r = await h.run(['apply', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(h.emulator.calls.filter((c) => c.action === 'AddMemberRole').map((c) => c.status)).toEqual([0, 200]);
+    expect(member.roles).toEqual(['PAI.WorkspaceAdmin', 'PAI.AlgoDeveloper']);
+  });
+
   it('CreatePolicyVersion: a lost answer leaves one new version, not two', async () => {
     expect((await h.run(['apply', '--yes'])).code).toBe(0);
     const policy = customPolicies()[0]!;

@@ -67,7 +67,7 @@ export function renderPlanJson(plans: readonly AccountPlan[]): string {
   const s = summarize(plans);
   return `${JSON.stringify(
     {
-      formatVersion: 1,
+      formatVersion: 2, // 2: actions delete, blocked, orphan; summary counts them
       changes: s.create + s.update + s.delete + s.blocked + s.orphan > 0,
       summary: s,
       accounts: plans.map((p) => ({

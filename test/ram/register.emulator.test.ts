@@ -83,6 +83,7 @@ describe('register against the emulator', () => {
       accounts: Array<{ accountId: string; resources: Array<{ address: string; action: string; calls: Array<{ call: string }> }> }>;
     };
     expect(json.changes).toBe(true);
+    expect((json as unknown as { formatVersion: number }).formatVersion).toBe(2);
     expect(json.summary.create).toBe(6);
     expect(json.accounts[0]!.accountId).toBe(ACCOUNT);
     const provider = json.accounts[0]!.resources.find((x) => x.address === 'saml-provider/corp-idp')!;

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { aiWorkspace } from './aiworkspace.js';
+import { callerIdentity } from './caller-identity.js';
 import { ApiError, errorBody, requestId } from './errors.js';
 import { ims } from './ims.js';
 import { ram } from './ram.js';
@@ -18,6 +19,7 @@ export interface InjectedError {
 
 export interface CallRecord {
   readonly action: string;
+  /** The HTTP status sent; 0 when the call took effect but its response was dropped (loseResponse). */
   readonly status: number;
   readonly accountId: string | undefined;
 }
@@ -36,9 +38,13 @@ export class AlibabaEmulator {
   readonly calls: CallRecord[] = [];
   readonly #creds = new Map<string, EmulatorCredential>();
   readonly #injected = new Map<string, InjectedError[]>();
+  readonly #lost = new Map<string, Array<(params: Record<string, string>) => boolean>>();
+  readonly #before = new Map<string, Array<(account: AccountState) => void>>();
   readonly #nonces = new Set<string>();
   #server: Server | undefined;
   port = 0;
+  /** When set, GetCallerIdentity answers with this AccountId (e.g. '' for an answer without one). */
+  callerAccountOverride: string | undefined;
 
   constructor(credentials: readonly EmulatorCredential[]) {
     for (const c of credentials) {
@@ -69,6 +75,21 @@ export class AlibabaEmulator {
     const q = this.#injected.get(action) ?? [];
     for (let i = 0; i < times; i++) q.push(error);
     this.#injected.set(action, q);
+  }
+
+  /**
+   * The next `times` calls of `action` take effect but their answer never arrives: the
+   * connection is closed after the write, as when a response is lost on the way back.
+   */
+  loseResponse(action: string, times = 1, when: (params: Record<string, string>) => boolean = () => true): void {
+    const q = this.#lost.get(action) ?? [];
+    for (let i = 0; i < times; i++) q.push(when);
+    this.#lost.set(action, q);
+  }
+
+  /** Runs `change` on the caller's account just before the next `action` is handled: someone else acting meanwhile. */
+  beforeNext(action: string, change: (account: AccountState) => void): void {
+    this.#before.set(action, [...(this.#before.get(action) ?? []), change]);
   }
 
   writes(): CallRecord[] {
@@ -106,12 +127,24 @@ export class AlibabaEmulator {
       const url = new URL(req.url ?? '/', 'http://emulator');
       const params = Object.fromEntries(parseQuery(url.search.slice(1)));
       const account = this.account(cred.accountId);
+      this.#before.get(action)?.shift()?.(account);
       const version = String(req.headers['x-acs-version'] ?? '');
       let out: Record<string, unknown>;
-      if (version === '2019-08-15') out = ims(action, params, account, cred.accountId);
+      if (version === '2015-04-01') {
+        out = callerIdentity(action, cred);
+        if (this.callerAccountOverride !== undefined) out = { ...out, AccountId: this.callerAccountOverride };
+      } else if (version === '2019-08-15') out = ims(action, params, account, cred.accountId);
       else if (version === '2015-05-01') out = ram(action, params, account, cred.accountId);
       else if (version === '2021-02-04') out = aiWorkspace(action, req.method ?? 'GET', url.pathname, params, body, account);
       else throw new ApiError(400, 'InvalidVersion', `Specified parameter Version "${version}" is not valid.`);
+      const lost = this.#lost.get(action) ?? [];
+      const i = lost.findIndex((when) => when(params));
+      if (i >= 0) {
+        lost.splice(i, 1);
+        this.calls.push({ action, status: 0, accountId });
+        req.socket.destroy();
+        return;
+      }
       send(200, out);
     } catch (err) {
       if (err instanceof ApiError) send(err.status, errorBody(err, req.headers.host ?? ''));

@@ -66,6 +66,11 @@ export default tseslint.config(
               'register works from config and keys only.',
             ),
             layer(
+              './src/sts',
+              ['./src/!(errors.ts|alibaba.ts)/**', './src/!(errors|alibaba).ts'],
+              'The STS client takes plain inputs: it imports only errors and Alibaba facts.',
+            ),
+            layer(
               './src/http',
               ['./src/cli', './src/cli.ts', './src/ram'],
               'The HTTP layer never reaches the command line or the cloud API.',

@@ -156,10 +156,18 @@ export const cliRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
     );
   const toLogin = (request: FastifyRequest, reply: FastifyReply) =>
     reply.redirect(`/login?returnTo=${encodeURIComponent(request.url)}`, 302);
-  /** A form post from another site (or one without our token) is refused before anything else. */
+  /**
+   * A form post another site made the browser send is refused before anything else (the
+   * CSRF token would refuse it too). Our pages send no referrer, so Chromium sends
+   * `Origin: null` for their own posts; Fetch Metadata still says same-origin.
+   */
   const crossSite = (request: FastifyRequest): boolean => {
     const origin = request.headers.origin;
-    return (origin !== undefined && origin !== baseOrigin) || request.headers['sec-fetch-site'] === 'cross-site';
+    const site = request.headers['sec-fetch-site'];
+    return (
+      (origin !== undefined && origin !== 'null' && origin !== baseOrigin) ||
+      (site !== undefined && site !== 'same-origin' && site !== 'none')
+    );
   };
   const consentRoles = (choice: Extract<RoleChoice, { ok: true }>, requested: number | undefined): ConsentRole[] =>
     choice.roles.map((r) => ({

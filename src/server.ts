@@ -139,7 +139,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       deps.audit({
         event: 'request.rejected',
         status,
-        reason: error.code ?? error.message,
+        // Errors that are not Fastify's carry no code, whatever the type says.
+        reason: typeof error.code === 'string' ? error.code : error.message,
         path: request.routeOptions.url ?? request.url.split('?')[0] ?? '',
         ip: request.ip,
         peer: peerOf(request),

@@ -282,6 +282,10 @@ describe('loopback flow', () => {
     const consoleOnly = await request(g, jar, 'GET', authorizeUrl({ role: 'console' }));
     expect(consoleOnly.statusCode).toBe(403);
     expect(consoleOnly.body).toContain('console only');
+    // A link lets the waiting command know (it goes to the loopback, never elsewhere).
+    expect(consoleOnly.body).toContain(
+      'href="http://127.0.0.1:53682/callback?error=access_denied&amp;error_description=role-console-only&amp;state=state-0123456789abcdef"',
+    );
     expect(lastDenied(g)).toMatchObject({ reason: 'role-console-only', role: 'console' });
 
     // A forged POST naming such a role is refused the same way.

@@ -64,7 +64,14 @@ export async function loopbackLogin(opts: LoopbackOptions): Promise<TokenRespons
     const code = url.searchParams.get('code');
     if (error !== null || !code) {
       answer(res, 200, 'Access denied', 'pai-sso gets no credentials. You can close this window.');
-      settle?.reject(new PaiSsoError('PAI_SSO_CLI_DENIED', 'runtime', `the sign-in was not allowed (${error ?? 'no code'})`));
+      const why = url.searchParams.get('error_description');
+      settle?.reject(
+        new PaiSsoError(
+          'PAI_SSO_CLI_DENIED',
+          'runtime',
+          `the sign-in was not allowed (${error ?? 'no code'}${why ? `: ${why.slice(0, 64).replace(/[^\w .-]/g, '')}` : ''})`,
+        ),
+      );
       return;
     }
     answer(res, 200, 'Signed in', 'pai-sso is getting your credentials. You can close this window and return to the terminal.');

@@ -87,3 +87,14 @@ export function doneCommandPage(nonce: string, allowed: boolean): string {
       <p>${allowed ? 'Return to your terminal: pai-sso is getting the credentials.' : 'The command gets no credentials.'}</p>`,
   );
 }
+
+/** A refusal on the consent step, with a link that tells the waiting command (it stops waiting). */
+export function refusedForCommandPage(nonce: string, message: string, tellCommand: string): string {
+  return layout(
+    nonce,
+    'Role not available',
+    html`<h1>Role not available</h1>
+      <p>${message}</p>
+      <p><a href="${tellCommand}">Tell pai-sso and close</a></p>`,
+  );
+}

@@ -16,7 +16,7 @@ import { createRefreshGrants, type RefreshGrant } from '../cli/refresh-grants.js
 import { checkLoopbackRedirect, redirectWith } from '../cli/loopback-redirect.js';
 import { CHALLENGE_PATTERN, VERIFIER_PATTERN } from '../cli/pkce.js';
 import { chooseCliRoles, cliDuration, type RoleChoice } from '../cli/cli-roles.js';
-import { consentPage, deviceEntryPage, doneCommandPage, type ConsentRole } from '../cli/consent-view.js';
+import { consentPage, deviceEntryPage, doneCommandPage, refusedForCommandPage, type ConsentRole } from '../cli/consent-view.js';
 import { grantUser } from '../cli/grant-user.js';
 
 // /cli/: credentials for the command line (`pai-sso login`). The browser side (consent,
@@ -143,17 +143,14 @@ export const cliRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
   };
   const oauthError = (reply: FastifyReply, status: number, error: string, description: string) =>
     reply.code(status).header('cache-control', 'no-store').header('pragma', 'no-cache').send({ error, error_description: description });
+  const roleRefusalText = (reason: Exclude<RoleChoice, { ok: true }>['reason']) =>
+    reason === 'role-console-only'
+      ? 'That role is for the console only: the command line cannot get credentials for it.'
+      : reason === 'no-role'
+        ? 'Your account is not mapped to any Alibaba Cloud role.'
+        : 'You are not allowed to use that role.';
   const roleRefusal = (reply: FastifyReply, choice: Exclude<RoleChoice, { ok: true }>) =>
-    sendMessage(
-      reply,
-      403,
-      'Role not available',
-      choice.reason === 'role-console-only'
-        ? 'That role is for the console only: the command line cannot get credentials for it.'
-        : choice.reason === 'no-role'
-          ? 'Your account is not mapped to any Alibaba Cloud role.'
-          : 'You are not allowed to use that role.',
-    );
+    sendMessage(reply, 403, 'Role not available', roleRefusalText(choice.reason));
   const toLogin = (request: FastifyRequest, reply: FastifyReply) =>
     reply.redirect(`/login?returnTo=${encodeURIComponent(request.url)}`, 302);
   /**
@@ -254,11 +251,12 @@ export const cliRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
       const session = request.session;
       if (!session) return toLogin(request, reply);
       const choice = chooseCliRoles(config, deps.mapRoles(session.user).roles, q.role);
+      const nonce = newNonce();
       if (!choice.ok) {
         deny(request, choice.reason, 'loopback', session.user.username, q.role);
-        return roleRefusal(reply, choice);
+        const tell = redirectWith(redirect.url, { error: 'access_denied', error_description: choice.reason, state: q.state });
+        return sendHtml(reply, 403, nonce, refusedForCommandPage(nonce, roleRefusalText(choice.reason), tell));
       }
-      const nonce = newNonce();
       const hidden: Record<string, string> = { redirect_uri: q.redirect_uri, state: q.state, code_challenge: q.code_challenge };
       if (q.duration !== undefined) hidden['duration'] = String(q.duration);
       const page = consentPage(nonce, session.user, {

@@ -19,6 +19,7 @@ const ENTRIES = [
   'audit',
   'mapping',
   'saml',
+  'sts',
   'security',
   'identity',
   'http',
@@ -41,6 +42,8 @@ const LAYERS = {
   mapping: [...BOTTOM, 'config', 'identity/user.ts'],
   // The issuing core: plain inputs, no identity, mapping or HTTP.
   saml: [...BOTTOM, 'config', 'keys'],
+  // The STS client takes plain inputs (the command line's AssumeRoleWithSAML).
+  sts: ['errors.ts', 'alibaba.ts'],
   security: [...BOTTOM, 'config', 'state', 'audit'],
   identity: [...BOTTOM, 'config', 'crypto', 'state', 'keys', 'audit'],
   http: [...BOTTOM, 'config', 'crypto', 'state', 'keys', 'audit', 'mapping', 'saml', 'security', 'identity'],

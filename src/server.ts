@@ -16,6 +16,7 @@ import { sessionPlugin } from './http/session.js';
 import { metricsPlugin } from './http/metrics.js';
 import { createCompletion, loginRoutes } from './http/routes/login.js';
 import { ssoRoutes } from './http/routes/sso.js';
+import { cliRoutes } from './http/routes/cli.js';
 import { requestIdentityPlugin } from './http/request-identity.js';
 import { operationsRoutes } from './http/routes/operations.js';
 import type { GatewayDeps } from './http/deps.js';
@@ -141,7 +142,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       deps.audit({
         event: 'request.rejected',
         status,
-        reason: error.code ?? error.message,
+        // Errors that are not Fastify's carry no code, whatever the type says.
+        reason: typeof error.code === 'string' ? error.code : error.message,
         path: request.routeOptions.url ?? request.url.split('?')[0] ?? '',
         ip: request.ip,
         peer: peerOf(request),
@@ -173,6 +175,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(loginRoutes, deps);
   for (const source of sources.redirect) await app.register(source.routes, { completion: deps.completion, store: deps.store });
   await app.register(ssoRoutes, deps);
+  await app.register(cliRoutes, deps);
   await app.register(operationsRoutes, deps);
   app.addHook('onClose', async () => {
     await Promise.all(sources.all.map((s) => s.close()));

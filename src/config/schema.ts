@@ -5,6 +5,7 @@ import { LdapIdentitySchema } from './identity-ldap-schema.js';
 import { SamlIdentitySchema } from './identity-saml-schema.js';
 import { SESSION_DURATION_MAX, SESSION_DURATION_MIN, SITE_IDS } from '../alibaba.js';
 import { LoginThrottleSchema } from './throttle-schema.js';
+import { CliSchema } from './cli-schema.js';
 
 // One schema is the source of both the runtime validation (Ajv) and the
 // TypeScript types, so the two cannot drift apart.
@@ -94,6 +95,7 @@ export const RoleSchema = Type.Object(
     sessionDuration: Type.Optional(
       Type.Integer({ description: `Console session seconds, ${SESSION_DURATION_MIN}..${SESSION_DURATION_MAX}` }),
     ),
+    cli: Type.Optional(Type.Boolean({ description: 'false keeps the role console-only: pai-sso login never gets credentials for it' })),
   },
   Strict,
 );
@@ -217,6 +219,7 @@ export const ConfigSchema = Type.Object(
     identity: Type.Object(IdentitySchema.properties, { ...Strict, default: {} }),
     log: Type.Object(LogSchema.properties, { ...Strict, default: {} }),
     state: Type.Object(StateSchema.properties, { ...Strict, default: {} }),
+    cli: Type.Object(CliSchema.properties, { ...Strict, default: {} }),
     accounts: Type.Record(Type.String(), AccountSchema),
     roles: Type.Record(Type.String(), RoleSchema),
     mappings: Type.Array(MappingSchema),

@@ -300,7 +300,18 @@ describe('the image runs as any non-root UID', () => {
     expect(runtime).toMatch(/^VOLUME \["\/app\/certs", "\/app\/var"\]$/m);
   });
 
-  const root = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
+  // Needs root (to switch UID) and a checkout that other users can read (not one under a 0700 home).
+  const asAnyUid = (args: string[]) => spawnSync('setpriv', ['--reuid=10001', '--regid=0', '--clear-groups', ...args]);
+  const root =
+    process.getuid?.() === 0 &&
+    asAnyUid([
+      'test',
+      '-r',
+      join(process.cwd(), 'node_modules', 'tsx', 'package.json'),
+      '-a',
+      '-r',
+      join(process.cwd(), 'bin', 'pai-sso.js'),
+    ]).status === 0;
   it.skipIf(!root)(
     'an arbitrary UID in group 0 creates keys and users in folders laid out as the image lays them out',
     { timeout: 60_000 },

@@ -54,6 +54,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       throw new UsageError(`unknown command "${command}"\n\n${HELP}`);
     const loaded: LoadedConfig = await loadConfig(configFlag, io.env);
     const warn = (m: string) => io.stderr.write(`warning: ${m}\n`);
+    if (command !== 'serve') for (const w of loaded.warnings ?? []) warn(w);
     switch (command) {
       case 'serve':
         parseArgs({ args, options: {} });

@@ -126,7 +126,15 @@ export const SessionSchema = Type.Object(
   Strict,
 );
 
-export const LocalIdentitySchema = Type.Object({ usersFile: Type.String({ default: 'config/users.yaml' }) }, Strict);
+export const LocalIdentitySchema = Type.Object(
+  {
+    usersFile: Type.String({
+      default: 'var/users.yaml',
+      description: 'Writable; default <PAI_SSO_DATA_DIR, else var>/users.yaml (config/users.yaml still read if only it exists)',
+    }),
+  },
+  Strict,
+);
 
 export const SourceKindSchema = Type.Union([
   Type.Literal('local'),

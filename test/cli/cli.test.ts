@@ -188,16 +188,19 @@ describe('the pai-sso binary', () => {
   });
 
   it('starts on a config, says where to go, serves /readyz and stops cleanly on SIGTERM', async () => {
+    // No usersFile in the config: it goes to the data directory.
     await writeFile(
       configPath,
       stringify({
         ...baseConfig(),
         server: { baseUrl: 'http://127.0.0.1:0', port: 0, shutdownGraceSeconds: 0.2 },
         keys: { dir: join(dir, 'certs') },
-        identity: { source: 'local', local: { usersFile: join(dir, 'users.yaml') } },
       }),
     );
-    const child = spawn(process.execPath, ['bin/pai-sso.js', 'serve', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['bin/pai-sso.js', 'serve', '--config', configPath], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PAI_SSO_DATA_DIR: join(dir, 'data') },
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -213,10 +216,15 @@ describe('the pai-sso binary', () => {
       });
     });
     expect(out).toContain('pai-sso ready: open http://127.0.0.1:0/');
-    // First start: one admin, random password, printed once to the terminal and never logged.
-    const password = /Password \(shown once\): (\S+)/.exec(err)?.[1];
+    // First start with output piped (not a terminal): one admin, random password, written once
+    // to a 0600 file in the data directory; stdout says where, and nothing prints the password.
+    const passwordFile = join(dir, 'data', 'initial-admin-password');
+    expect(out).toContain(passwordFile);
+    const password = (await readFile(passwordFile, 'utf8')).trim();
     expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
-    expect(out).not.toContain(password);
+    expect((await stat(passwordFile)).mode & 0o777).toBe(0o600);
+    expect(await verifyPassword(password, (await readUsers(join(dir, 'data', 'users.yaml')))?.['admin']?.passwordHash ?? '')).toBe(true);
+    expect(out + err).not.toContain(password);
     const ready = await fetch(`http://127.0.0.1:${listen}/readyz`);
     expect(ready.status).toBe(200);
     child.kill('SIGTERM');

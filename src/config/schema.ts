@@ -5,6 +5,7 @@ import { LdapIdentitySchema } from './identity-ldap-schema.js';
 import { SamlIdentitySchema } from './identity-saml-schema.js';
 import { SESSION_DURATION_MAX, SESSION_DURATION_MIN, SITE_IDS } from '../alibaba.js';
 import { LoginThrottleSchema } from './throttle-schema.js';
+import { MfaModeSchema, SecondFactorSchema } from './mfa-schema.js';
 
 // One schema is the source of both the runtime validation (Ajv) and the
 // TypeScript types, so the two cannot drift apart.
@@ -94,6 +95,7 @@ export const RoleSchema = Type.Object(
     sessionDuration: Type.Optional(
       Type.Integer({ description: `Console session seconds, ${SESSION_DURATION_MIN}..${SESSION_DURATION_MAX}` }),
     ),
+    requireMfa: Type.Optional(Type.Boolean({ description: 'Issue this role only after a second factor (docs/mfa.md)' })),
   },
   Strict,
 );
@@ -156,6 +158,8 @@ export const IdentitySchema = Type.Object(
     /** One source, or several: the login page then offers a choice. */
     source: Type.Union([SourceKindSchema, Type.Array(SourceKindSchema, { minItems: 1, uniqueItems: true })], { default: 'local' }),
     caseInsensitiveGroups: Type.Boolean({ default: false, description: 'Match mapping groups to user groups ignoring case' }),
+    mfa: MfaModeSchema,
+    secondFactor: SecondFactorSchema,
     local: Type.Object(LocalIdentitySchema.properties, { ...Strict, default: {} }),
     header: Type.Optional(HeaderIdentitySchema),
     oidc: Type.Optional(OidcIdentitySchema),

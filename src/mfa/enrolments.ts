@@ -106,6 +106,7 @@ async function writeAtomic(path: string, text: string): Promise<void> {
 export function createEnrolmentStore(dir: string, sessionSecret: Buffer, now: () => number = Date.now): EnrolmentStore {
   const sealerFor = (key: string) => createSealer(sessionSecret, `mfa-enrolment:${key}`);
   const queues = new Map<string, Promise<unknown>>();
+  const renamed = new Set<string>();
 
   const read = async (user: UserRef): Promise<Enrolment | undefined> => {
     const key = userKey(user);
@@ -119,6 +120,7 @@ export function createEnrolmentStore(dir: string, sessionSecret: Buffer, now: ()
     }
     const file = parseFile(text, path);
     if (file.key !== key) throw new EnrolmentStoreError(`${path} belongs to another user`);
+    if (file.username !== user.username) renamed.add(key);
     const opened = sealerFor(key).open(file.sealed);
     // Not a wrong guess by a user: the file was tampered with, or the session secret changed.
     if (!isEnrolment(opened))
@@ -131,6 +133,7 @@ export function createEnrolmentStore(dir: string, sessionSecret: Buffer, now: ()
   const write = async (user: UserRef, e: Enrolment | undefined) => {
     const key = userKey(user);
     const path = join(dir, fileName(key));
+    renamed.delete(key);
     try {
       if (!e) {
         await rm(path, { force: true });
@@ -151,9 +154,17 @@ export function createEnrolmentStore(dir: string, sessionSecret: Buffer, now: ()
     }
   };
 
-  return {
+  const store: EnrolmentStore = {
     dir,
-    get: read,
+    async get(user) {
+      const found = await read(user);
+      // Renamed in the directory (same stable id): the clear name follows, so the helpdesk finds them by today's name.
+      if (found && renamed.has(userKey(user))) {
+        renamed.delete(userKey(user));
+        await store.update(user, (e) => e);
+      }
+      return found;
+    },
     async update(user, change) {
       const key = userKey(user);
       const previous = queues.get(key) ?? Promise.resolve();
@@ -172,6 +183,7 @@ export function createEnrolmentStore(dir: string, sessionSecret: Buffer, now: ()
       return next;
     },
   };
+  return store;
 }
 
 export interface EnrolmentListing {

@@ -6,6 +6,7 @@ import { SamlIdentitySchema } from './identity-saml-schema.js';
 import { SESSION_DURATION_MAX, SESSION_DURATION_MIN, SITE_IDS } from '../alibaba.js';
 import { LoginThrottleSchema } from './throttle-schema.js';
 import { CliSchema } from './cli-schema.js';
+import { MfaModeSchema, SecondFactorSchema } from './mfa-schema.js';
 
 // One schema is the source of both the runtime validation (Ajv) and the
 // TypeScript types, so the two cannot drift apart.
@@ -96,6 +97,7 @@ export const RoleSchema = Type.Object(
       Type.Integer({ description: `Console session seconds, ${SESSION_DURATION_MIN}..${SESSION_DURATION_MAX}` }),
     ),
     cli: Type.Optional(Type.Boolean({ description: 'false keeps the role console-only: pai-sso login never gets credentials for it' })),
+    requireMfa: Type.Optional(Type.Boolean({ description: 'Issue this role only after a second factor (docs/mfa.md)' })),
   },
   Strict,
 );
@@ -166,6 +168,8 @@ export const IdentitySchema = Type.Object(
     /** One source, or several: the login page then offers a choice. */
     source: Type.Union([SourceKindSchema, Type.Array(SourceKindSchema, { minItems: 1, uniqueItems: true })], { default: 'local' }),
     caseInsensitiveGroups: Type.Boolean({ default: false, description: 'Match mapping groups to user groups ignoring case' }),
+    mfa: MfaModeSchema,
+    secondFactor: SecondFactorSchema,
     local: Type.Object(LocalIdentitySchema.properties, { ...Strict, default: {} }),
     header: Type.Optional(HeaderIdentitySchema),
     oidc: Type.Optional(OidcIdentitySchema),

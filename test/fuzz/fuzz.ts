@@ -21,13 +21,28 @@ export const SEED = envSeed !== undefined && envSeed !== '' ? Number(envSeed) : 
 const SCALE = Number(process.env['FUZZ_SCALE'] ?? '1') || 1;
 
 /** Runs an async property `runs` times (scaled); on failure, throws with the seed and the shrunk counterexample. */
-export async function fuzz<T>(arbitrary: fc.Arbitrary<T>, runs: number, predicate: (value: T) => Promise<void>): Promise<void> {
+/**
+ * `examples` run first, whatever the seed: a known-good case per property, so the valid path is
+ * always exercised and the "not vacuous" counters cannot fail on an unlucky seed.
+ */
+export async function fuzz<T>(
+  arbitrary: fc.Arbitrary<T>,
+  runs: number,
+  predicate: (value: T) => Promise<void>,
+  examples: readonly T[] = [],
+): Promise<void> {
   const path = process.env['FUZZ_PATH'];
   const details = await fc.check(
     fc.asyncProperty(arbitrary, async (value) => {
       await predicate(value);
     }),
-    { seed: SEED, numRuns: Math.max(1, Math.round(runs * SCALE)), includeErrorInReport: true, ...(path ? { path } : {}) },
+    {
+      seed: SEED,
+      numRuns: Math.max(1, Math.round(runs * SCALE)),
+      includeErrorInReport: true,
+      examples: examples.map((e): [T] => [e]),
+      ...(path ? { path } : {}),
+    },
   );
   if (details.failed) {
     throw new Error(

@@ -40,29 +40,44 @@ const queryCase = fc.record({
 describe(`fuzz /sso/pai and / (seed ${SEED})`, () => {
   it('random query strings: never a 5xx; a hand-off only with a session, for a role the mapping grants, verifying as Alibaba verifies', async () => {
     const seen = { handoffs: 0 };
-    await fuzz(queryCase, 200, async (c) => {
-      const qs = c.raw ?? new URLSearchParams(c.params).toString();
-      let url = `${c.path}?${qs}`;
-      // light-my-request refuses some URLs outright (a client could not send them either).
-      try {
-        new URL(url, 'http://localhost');
-      } catch {
-        url = c.path;
-      }
-      const jar = c.who === 'carol' ? carol : c.who === 'dave' ? dave : undefined;
-      const res = await gw.app.inject({ method: 'GET', url, headers: jar ? { cookie: jar.header() } : {} });
-      noServerError(res, `GET ${url}`);
-      if (res.headers.location !== undefined) expect(res.headers.location).toMatch(/^\/(?![/\\])/);
-      if (!isHandoff(res)) return;
-      seen.handoffs++;
-      expect(c.path).toBe('/sso/pai');
-      expect(c.who).toBe('carol');
-      const { roles } = await verifyHandoff(res, gw.keys.current.pem, USERS.carol.groups);
-      // One role per assertion (roleSelection: gateway), the one asked for.
-      expect(roles).toHaveLength(1);
-      const asked = new URL(url, 'http://localhost').searchParams.get('role');
-      expect(roles[0]).toContain(asked === 'admin' ? ':role/pai-admin,' : ':role/pai-developer,');
-    });
+    await fuzz(
+      queryCase,
+      200,
+      async (c) => {
+        const qs = c.raw ?? new URLSearchParams(c.params).toString();
+        let url = `${c.path}?${qs}`;
+        // light-my-request refuses some URLs outright (a client could not send them either).
+        try {
+          new URL(url, 'http://localhost');
+        } catch {
+          url = c.path;
+        }
+        const jar = c.who === 'carol' ? carol : c.who === 'dave' ? dave : undefined;
+        const res = await gw.app.inject({ method: 'GET', url, headers: jar ? { cookie: jar.header() } : {} });
+        noServerError(res, `GET ${url}`);
+        if (res.headers.location !== undefined) expect(res.headers.location).toMatch(/^\/(?![/\\])/);
+        if (!isHandoff(res)) return;
+        seen.handoffs++;
+        expect(c.path).toBe('/sso/pai');
+        expect(c.who).toBe('carol');
+        const { roles } = await verifyHandoff(res, gw.keys.current.pem, USERS.carol.groups);
+        // One role per assertion (roleSelection: gateway), the one asked for.
+        expect(roles).toHaveLength(1);
+        const asked = new URL(url, 'http://localhost').searchParams.get('role');
+        expect(roles[0]).toContain(asked === 'admin' ? ':role/pai-admin,' : ':role/pai-developer,');
+      },
+      [
+        {
+          path: '/sso/pai',
+          params: [
+            ['target', 'pai'],
+            ['role', 'dev'],
+          ],
+          raw: undefined,
+          who: 'carol',
+        },
+      ],
+    );
     expect(seen.handoffs).toBeGreaterThan(0);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createGroupFilter, createRoleMapper, groupsFor } from '../../src/mapping/roles.js';
+import { createGroupFilter, createRoleMapper, foldAsciiCase, groupsFor } from '../../src/mapping/roles.js';
 import { roleSessionName } from '../../src/alibaba.js';
 
 const config = {
@@ -85,6 +85,24 @@ describe('group names and case', () => {
     expect(createRoleMapper(config)({ groups: ['ENG'] }).roles).toEqual([]);
     const folded = createRoleMapper({ ...config, identity: { caseInsensitiveGroups: true } });
     expect(folded({ groups: ['ENG'] }).roles.map((r) => r.key)).toEqual(['dev']);
+  });
+
+  it('folds ASCII letters only: a look-alike (Kelvin sign, dotted I) does not become a mapped group', () => {
+    const foldedConfig = {
+      ...config,
+      mappings: [
+        { group: 'kube-admins', roles: ['ops'] },
+        { group: 'it', roles: ['dev'] },
+      ],
+      identity: { caseInsensitiveGroups: true },
+    };
+    const folded = createRoleMapper(foldedConfig);
+    expect(folded({ groups: ['Kube-Admins'] }).roles.map((r) => r.key)).toEqual(['ops']);
+    expect(folded({ groups: ['\u212Aube-admins'] }).roles).toEqual([]);
+    expect(folded({ groups: ['\u0130T'] }).roles).toEqual([]);
+    expect(folded({ groups: ['cn=x'], groupNames: { 'cn=x': '\u212Aube-admins' } }).roles).toEqual([]);
+    expect(createGroupFilter(foldedConfig)({ groups: ['\u212Aube-admins', 'KUBE-admins'] }).groups).toEqual(['KUBE-admins']);
+    expect(foldAsciiCase('ÄB\u212A')).toBe('Äb\u212A');
   });
 
   it('keeps only mapped groups (by id or name) in the session', () => {

@@ -8,6 +8,7 @@ import { createStoreReplayCache } from './saml-upstream-replay.js';
 import type { StateStore } from '../state/store.js';
 import type { ServiceProvider } from './saml-upstream-sp.js';
 import { samlUser } from './saml-upstream-user.js';
+import { SAML_PRESCAN_LIMITS } from './xml-prescan.js';
 
 export const SAML_UPSTREAM_PATHS = {
   login: '/saml/upstream/login',
@@ -56,7 +57,7 @@ function bindingRefusal(facts: RawFacts, pending: PendingLogin | undefined, allo
 /** Issuer and Destination: node-saml compares neither on login responses. */
 function addressRefusal(profile: Profile, facts: RawFacts, cfg: SamlIdentityConfig, acsUrl: string): Refusal | undefined {
   if (profile.issuer !== cfg.idpIssuer)
-    return { status: 403, reason: 'wrong-issuer', detail: `assertion issuer ${String(profile.issuer)}` };
+    return { status: 403, reason: 'wrong-issuer', detail: `assertion issuer ${profile.issuer}` };
   if (facts.responseIssuer !== undefined && facts.responseIssuer !== cfg.idpIssuer)
     return { status: 403, reason: 'wrong-issuer', detail: 'response issuer' };
   // Destination is required on a signed Response (SAML 2.0 bindings, section 3.5.5.2) and must be us whenever present.
@@ -119,7 +120,7 @@ export function samlUpstreamRoutes(ctx: SamlRoutesContext): FastifyPluginAsync<{
 
         // Shape first, before any crypto: one Assertion, no comments, no DOCTYPE.
         const xml = Buffer.from(request.body.SAMLResponse, 'base64').toString('utf8');
-        const shape = inspectResponse(xml);
+        const shape = inspectResponse(xml, { ...SAML_PRESCAN_LIMITS, maxElements: cfg.maxResponseElements });
         if ('refused' in shape) return refuse({ status: shape.status, reason: shape.refused });
         const facts = shape.ok;
         const unbound = bindingRefusal(facts, pending, cfg.allowIdpInitiated);

@@ -18,6 +18,7 @@ import { createCompletion, loginRoutes } from './http/routes/login.js';
 import { ssoRoutes } from './http/routes/sso.js';
 import { requestIdentityPlugin } from './http/request-identity.js';
 import { operationsRoutes } from './http/routes/operations.js';
+import { readinessOf } from './http/readiness.js';
 import type { GatewayDeps } from './http/deps.js';
 import { sendMessage } from './http/pages.js';
 import { httpStatusFor, PaiSsoError } from './errors.js';
@@ -44,6 +45,8 @@ export interface ServerOptions {
   readonly logger: Logger;
   /** Shared state (session records, revocations, ...); default: a memory store owned and closed by the server. */
   readonly store?: StateStore;
+  /** server.adminTokenEnv's value (read by the caller from the environment). */
+  readonly adminToken?: string | undefined;
   readonly now?: () => number;
 }
 
@@ -53,6 +56,9 @@ function statusFor(error: FastifyError): number {
   if (error instanceof PaiSsoError) return httpStatusFor(error);
   return error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
 }
+
+/** Errors that are not Fastify's carry no code, whatever the type says. */
+const codeOf = (error: { code?: string }): string | undefined => error.code;
 
 /** Builds the gateway; listening is the caller's business (tests use inject). */
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
@@ -100,6 +106,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     // Uses app.sessions only when called, so it can exist before the session plugin does.
     completion: createCompletion(app, audit, keys.sessionSecret),
     slimUser,
+    adminToken: opts.adminToken,
   };
 
   let draining = false;
@@ -107,6 +114,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     draining = true;
   });
   app.decorate('isDraining', () => draining);
+  app.decorate('readiness', () => readinessOf(app, deps));
   app.addHook('onSend', async (_request, reply) => {
     if (draining) reply.header('connection', 'close');
     reply.header('x-content-type-options', 'nosniff');
@@ -138,7 +146,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       deps.audit({
         event: 'request.rejected',
         status,
-        reason: error.code ?? error.message,
+        reason: codeOf(error) ?? error.message,
         path: request.routeOptions.url ?? request.url.split('?')[0] ?? '',
         ip: request.ip,
         peer: peerOf(request),
@@ -151,7 +159,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.setNotFoundHandler((_request, reply) => sendMessage(reply, 404, 'Not found', 'There is nothing at this address.'));
 
   await app.register(formbody, { bodyLimit: config.server.bodyLimitBytes });
-  await app.register(metricsPlugin);
+  // With an admin listener, /metrics is served there only.
+  await app.register(metricsPlugin, { route: config.server.adminListen === undefined });
   // Before the routes: it guards the upstream callbacks from onRequest on.
   await app.register(loginThrottlePlugin, deps);
   await app.register(sessionPlugin, {

@@ -7,7 +7,10 @@ import { configuredKinds, createSources, mappingWarnings } from '../identity/sou
 import { bootstrapUsers } from '../identity/bootstrap.js';
 import { checkIdentitySettings } from '../identity/check.js';
 import { ConfigError } from '../config/errors.js';
+import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../server.js';
+import { buildAdminServer } from '../http/admin-server.js';
+import { parseListenAddress, readAdminToken } from '../config/admin-listener.js';
 import { publicUrl } from '../saml/metadata.js';
 import { createLogger } from '../logger.js';
 import type { Config } from '../config/schema.js';
@@ -35,6 +38,12 @@ export function workerCount(config: Config): number {
 
 const publicRoot = (config: Config) => publicUrl(config.server.baseUrl, '/');
 
+/** host:port the admin listener is bound to (the real port when the config says 0). */
+function adminAddress(admin: FastifyInstance): string {
+  const a = admin.server.address();
+  return typeof a === 'object' && a ? `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` : String(a);
+}
+
 /** Resolves with the exit code once SIGTERM/SIGINT has been handled by `stop`. */
 function onSignal(stop: (signal: string) => Promise<number>): Promise<number> {
   return new Promise<number>((resolve) => {
@@ -55,6 +64,7 @@ async function prepare(loaded: LoadedConfig, io: CliIo, log: Logger): Promise<Ke
   // Settings the identity sources would refuse: before anything is written to disk.
   const problems = await checkIdentitySettings(config, io.env);
   if (problems.length > 0) throw new ConfigError(loaded.path, problems);
+  readAdminToken(config.server, io.env, loaded.path);
   if (loaded.embedded)
     log.warn(
       { config: loaded.path },
@@ -94,15 +104,21 @@ async function startServer(config: Config, keys: KeyMaterial, io: CliIo, log: Lo
     onReady: () => log.info({ store: config.state.store }, 'state store reachable again'),
   });
   let app;
+  let admin;
   try {
-    app = await buildServer({ config, keys, sources, logger: log, store });
+    const adminToken = readAdminToken(config.server, io.env, 'config');
+    app = await buildServer({ config, keys, sources, logger: log, store, adminToken });
+    if (config.server.adminListen !== undefined) admin = await buildAdminServer(app);
     await app.listen({ host: config.server.host, port: config.server.port });
+    if (config.server.adminListen !== undefined) await admin?.listen(parseListenAddress(config.server.adminListen));
   } catch (err) {
+    await admin?.close();
     await app?.close();
     await store.close();
     throw err;
   }
   const started = app;
+  const startedAdmin = admin;
   if (announce) {
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.server.port;
@@ -115,6 +131,7 @@ async function startServer(config: Config, keys: KeyMaterial, io: CliIo, log: Lo
         cert: keys.current.sha256,
         workers: workerCount(config),
         host: hostname(),
+        ...(startedAdmin ? { admin: adminAddress(startedAdmin) } : {}),
       },
       `pai-sso ready: open ${publicRoot(config)}`,
     );
@@ -126,6 +143,7 @@ async function startServer(config: Config, keys: KeyMaterial, io: CliIo, log: Lo
     started.drain();
     await new Promise((resolve) => setTimeout(resolve, config.server.shutdownGraceSeconds * 1000));
     await started.close();
+    await startedAdmin?.close();
     await store.close();
   };
 }
@@ -148,7 +166,7 @@ export async function serve(loaded: LoadedConfig, io: CliIo): Promise<number> {
     return onSignal(async () => {
       await stop();
       // The IPC channel to the primary would keep this process alive forever.
-      process.disconnect?.();
+      process.disconnect();
       return 0;
     });
   }
@@ -184,7 +202,7 @@ async function runPrimary(config: Config, keys: KeyMaterial, workers: number, lo
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
     log.error({ worker: worker.id, code, signal }, 'worker died; starting a new one');
-    fork().catch((err: Error) => log.error({ err: { message: err.message } }, 'replacement worker failed'));
+    fork().catch((err: unknown) => log.error({ err: { message: (err as Error).message } }, 'replacement worker failed'));
   });
   log.info(
     {
@@ -206,7 +224,8 @@ async function runPrimary(config: Config, keys: KeyMaterial, workers: number, lo
       all.map(
         (w) =>
           new Promise<number>((resolve) => {
-            w.once('exit', (code) => resolve(code ?? 1));
+            // null when the worker died of a signal.
+            w.once('exit', (code: number | null) => resolve(code ?? 1));
             w.process.kill('SIGTERM');
           }),
       ),

@@ -9,7 +9,7 @@ import { createSources, mappingWarnings } from '../../src/identity/sources.js';
 import { createRoleMapper } from '../../src/mapping/roles.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { exitCodeFor, httpStatusFor } from '../../src/errors.js';
-import { ACCOUNT, Jar, baseConfig, hiddenField, request, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { ASADMIN, ACCOUNT, Jar, baseConfig, hiddenField, request, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { alibabaSp, extractForm } from '../helpers/saml-sp.js';
 import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME } from '../../src/alibaba.js';
 import { ROOT_DN, SUFFIX, freePort, startSlapd, type Slapd } from './slapd.js';
@@ -518,7 +518,7 @@ describe('LDAP through the gateway', () => {
     expect(gw.logs.filter((l) => l['audit'] === 'login.failed')).toMatchObject([
       { reason: 'source-unavailable', source: 'ldap', user: 'bob' },
     ]);
-    const ready = await gw.app.inject({ method: 'GET', url: '/readyz' });
+    const ready = await gw.app.inject({ method: 'GET', url: '/readyz', headers: ASADMIN });
     expect(ready.statusCode).toBe(503);
     expect(ready.json()).toMatchObject({
       status: 'not ready',
@@ -536,7 +536,7 @@ describe('LDAP through the gateway', () => {
     gw = await gateway({}, { TEST_LDAP_BIND: 'wrong-Service-Secret' });
     const { res } = await loginLdap(gw, 'alice', ALICE_PW);
     expect(res.statusCode).toBe(503);
-    const ready = await gw.app.inject({ method: 'GET', url: '/readyz' });
+    const ready = await gw.app.inject({ method: 'GET', url: '/readyz', headers: ASADMIN });
     expect(ready.statusCode).toBe(503);
     for (const secret of ['wrong-Service-Secret', SERVICE_PASSWORD, ALICE_PW]) {
       expect(gw.logText()).not.toContain(secret);

@@ -9,7 +9,7 @@ import { createSources, fromList, mappingWarnings } from '../../src/identity/sou
 import { parseConfig } from '../../src/config/load.js';
 import { stringify } from 'yaml';
 import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME } from '../../src/alibaba.js';
-import { ACCOUNT, Jar, baseConfig, request, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { ASADMIN, ACCOUNT, Jar, baseConfig, request, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { alibabaSp, extractForm } from '../helpers/saml-sp.js';
 import { freePort, startProvider, type TestProvider } from './oidc-provider.js';
 
@@ -232,7 +232,7 @@ describe('OIDC sign-in against a real OpenID Provider', () => {
   it('is not ready, and refuses to start a login, when the configured issuer is not the one the provider declares', async () => {
     const wrong = idp.issuer.replace('127.0.0.1', 'localhost');
     gw = await gatewayFor(wrong);
-    const ready = await gw.app.inject('/readyz');
+    const ready = await gw.app.inject({ url: '/readyz', headers: ASADMIN });
     expect(ready.statusCode).toBe(503);
     expect(ready.json().checks.identity.reason).toMatch(
       /^oidc: discovery of http:\/\/localhost:\d+\/ failed: discovered metadata issuer does not match/,
@@ -247,7 +247,7 @@ describe('OIDC discovery and configuration', () => {
   it('starts with the IdP down, reports not ready with the reason, and recovers once the IdP is up', async () => {
     const port = await freePort();
     gw = await gatewayFor(`http://127.0.0.1:${port}`, {}, 0);
-    const down = await gw.app.inject('/readyz');
+    const down = await gw.app.inject({ url: '/readyz', headers: ASADMIN });
     expect(down.statusCode).toBe(503);
     expect(down.json().checks.identity.reason).toMatch(/ECONNREFUSED|fetch failed/);
     const late = await startProvider({

@@ -7,7 +7,7 @@ import { Value } from '@sinclair/typebox/value';
 import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import samlify from 'samlify';
-import { ACCOUNT, Jar, baseConfig, request, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { ASADMIN, ACCOUNT, Jar, baseConfig, request, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { alibabaSp, extractForm } from '../helpers/saml-sp.js';
 import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME } from '../../src/alibaba.js';
 import { ENTRA_GROUPS_CLAIM, SamlIdentitySchema, type SamlIdentityConfig } from '../../src/config/identity-saml-schema.js';
@@ -576,7 +576,7 @@ describe('upstream SAML: configuration and operations', () => {
     await down.close();
     source = await createSamlUpstreamSource(cfg, { baseUrl: BASE });
     gw = await startGateway({ config: baseConfig({ identity: { source: ['saml'], saml: cfg } }), extraSources: [source] });
-    const res = await gw.app.inject({ method: 'GET', url: '/readyz' });
+    const res = await gw.app.inject({ method: 'GET', url: '/readyz', headers: ASADMIN });
     expect(res.statusCode).toBe(503);
     expect(res.body).toMatch(/saml: IdP http:\/\/127\.0\.0\.1:\d+ unreachable/);
 

@@ -60,7 +60,7 @@ const PIECES = [
 function hostile(rand: () => number, max = 12): string {
   const n = 1 + Math.floor(rand() * max);
   let out = '';
-  for (let i = 0; i < n; i++) out += PIECES[Math.floor(rand() * PIECES.length)];
+  for (let i = 0; i < n; i++) out += PIECES[Math.floor(rand() * PIECES.length)] ?? '';
   return out;
 }
 
@@ -86,7 +86,7 @@ function randomInput(seed: number): AssertionInput {
     authnInstant: new Date(now.getTime() - 1000),
     sessionNotOnOrAfter: rand() < 0.7 ? new Date(now.getTime() + 3600_000) : undefined,
     roles,
-    roleSessionName: rand() < 0.5 ? hostile(rand) : roleSessionName(hostile(rand)),
+    roleSessionName: rand() < 0.5 ? hostile(rand) : roleSessionName(hostile(rand), { source: 'local', id: hostile(rand) }),
     sessionDuration: rand() < 0.5 ? 900 + Math.floor(rand() * 40000) : undefined,
   };
 }
@@ -98,9 +98,7 @@ function signatureFacts(xml: string, which: 'Assertion' | 'Response') {
   const sig = Array.from(owner?.childNodes ?? []).find((n) => (n as Element).localName === 'Signature') as Element;
   const signedInfo = elements(sig, DS, 'SignedInfo')[0] as Element;
   return {
-    canonicalSignedInfo: new ExclusiveCanonicalization()
-      .process(signedInfo, {})
-      .toString(),
+    canonicalSignedInfo: new ExclusiveCanonicalization().process(signedInfo, {}),
     digest: elements(sig, DS, 'DigestValue')[0]?.textContent,
     value: elements(sig, DS, 'SignatureValue')[0]?.textContent,
   };

@@ -109,6 +109,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     adminToken: opts.adminToken,
   };
 
+  // Behind TLS (an https baseUrl), browsers must never fall back to plain http for a year.
+  const hsts = new URL(config.server.baseUrl).protocol === 'https:' ? 'max-age=31536000; includeSubDomains' : undefined;
   let draining = false;
   app.decorate('drain', () => {
     draining = true;
@@ -120,6 +122,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     reply.header('x-content-type-options', 'nosniff');
     reply.header('x-frame-options', 'DENY');
     reply.header('referrer-policy', 'no-referrer');
+    if (hsts) reply.header('strict-transport-security', hsts);
   });
 
   // Anything the client got wrong ends as a 4xx page and an audit line, never a 500; a

@@ -84,6 +84,20 @@ describe('operator endpoints', () => {
   });
 });
 
+describe('HSTS', () => {
+  it('tells browsers to stay on https for a year when baseUrl is https, on every response', async () => {
+    gw = await startGateway({ config: baseConfig({ server: { baseUrl: 'https://sso.example.test' } }) });
+    for (const url of ['/login', '/healthz', '/saml/metadata', '/no-such-page']) {
+      expect((await gw.app.inject(url)).headers['strict-transport-security'], url).toBe('max-age=31536000; includeSubDomains');
+    }
+  });
+
+  it('sends no HSTS header when baseUrl is plain http (a local test setup)', async () => {
+    gw = await startGateway();
+    expect((await gw.app.inject('/login')).headers['strict-transport-security']).toBeUndefined();
+  });
+});
+
 describe('what the probes tell whom', () => {
   it('gives a public /readyz caller only the status, never the reasons', async () => {
     gw = await startGateway({ users: {} });

@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../server.js';
 import { buildAdminServer } from '../http/admin-server.js';
 import { parseListenAddress, readAdminToken } from '../config/admin-listener.js';
+import { embeddedDefaultGroups } from '../config/embedded-default.js';
 import { publicUrl } from '../saml/metadata.js';
 import { createLogger } from '../logger.js';
 import type { Config } from '../config/schema.js';
@@ -73,7 +74,8 @@ async function prepare(loaded: LoadedConfig, io: CliIo, log: Logger): Promise<Ke
   const keys = await keysFor(config, (m) => log.warn(m));
   for (const f of keys.created) log.info({ file: f }, 'created');
 
-  const groups = [...new Set(config.mappings.map((m) => m.group))];
+  // Only what the embedded default maps, whatever this config maps (config/embedded-default.ts).
+  const groups = await embeddedDefaultGroups();
   const first = configuredKinds(config).includes('local') ? await bootstrapUsers(config.identity.local.usersFile, groups) : undefined;
   if (first) {
     // Straight to the terminal, not through the logger: log pipelines keep what they get.

@@ -218,6 +218,9 @@ describe('the pai-sso binary', () => {
     const password = /Password \(shown once\): (\S+)/.exec(err)?.[1];
     expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
     expect(out).not.toContain(password);
+    // Only the groups the embedded default maps, not this config's ml and ml-admins (the admin role).
+    expect((await readUsers(join(dir, 'users.yaml')))?.['admin']?.groups).toEqual(['pai-users']);
+    expect(err).toContain('(groups: pai-users)');
     const ready = await fetch(`http://127.0.0.1:${listen}/readyz`);
     expect(ready.status).toBe(200);
     child.kill('SIGTERM');

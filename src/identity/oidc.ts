@@ -8,6 +8,7 @@ import { refusalFor, upstreamErrorRefusal } from './oidc-errors.js';
 import { OidcSourceError } from './errors.js';
 import { readOidcSettings } from './oidc-settings.js';
 import { settledOrThrow } from './settings.js';
+import { createOidcHealth, discoveryUrlOf } from './oidc-health.js';
 import { constantTimeEqual } from '../crypto/constant-time.js';
 import { createFlowCookie } from '../crypto/flow-cookie.js';
 
@@ -24,6 +25,8 @@ export interface OidcSourceOptions {
   readonly now?: () => number;
   /** After a failed discovery, how long ready() and the start route wait before asking again. */
   readonly rediscoverAfterMs?: number;
+  /** How long a readiness probe of discovery and JWKS is reused (default 10 s). */
+  readonly readyIntervalMs?: number;
 }
 
 /** What the one-time cookie holds between the redirect out and the callback. */
@@ -111,12 +114,21 @@ export function createOidcSource(cfg: OidcIdentityConfig, opts: OidcSourceOption
       client.discovery(issuer, cfg.clientId, { [client.clockTolerance]: cfg.clockToleranceSeconds }, auth, {
         // Non-repudiation: verify the ID token's signature against the IdP's JWKS too. The spec lets a
         // client rely on TLS to the token endpoint instead; a forged or mis-signed token should not pass either way.
+        // allowInsecureRequests is "deprecated" only to stand out: readOidcSettings allows http:// for loopback issuers alone.
+        // eslint-disable-next-line @typescript-eslint/no-deprecated
         execute: insecure ? [client.allowInsecureRequests, client.enableNonRepudiationChecks] : [client.enableNonRepudiationChecks],
         timeout: cfg.timeoutSeconds,
       }),
     { now, retryMs: opts.rediscoverAfterMs ?? 5000, onError: opts.onError },
   );
   discovered.start();
+  const health = createOidcHealth({
+    discoveryUrl: discoveryUrlOf(issuer),
+    intervalMs: opts.readyIntervalMs ?? 10_000,
+    // Short: /readyz must answer before the orchestrator's probe gives up.
+    timeoutMs: Math.min(cfg.timeoutSeconds * 1000, 2000),
+    now,
+  });
 
   const unavailable = (completion: LoginCompletion, request: FastifyRequest, reply: FastifyReply) =>
     completion.fail(request, reply, 503, 'source-unavailable');
@@ -178,7 +190,7 @@ export function createOidcSource(cfg: OidcIdentityConfig, opts: OidcSourceOption
         const search = request.url.indexOf('?');
         current.search = search >= 0 ? request.url.slice(search) : '';
 
-        let idClaims: Claims;
+        let idClaims: Claims | undefined;
         let userinfo: Claims | undefined;
         try {
           const tokens = await client.authorizationCodeGrant(config, current, {
@@ -188,9 +200,8 @@ export function createOidcSource(cfg: OidcIdentityConfig, opts: OidcSourceOption
             idTokenExpected: true,
           });
           const claims = tokens.claims();
-          if (!claims) return completion.fail(request, reply, 401, 'id-token-missing');
           idClaims = claims;
-          if (cfg.groupsFromUserinfo) userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+          if (claims && cfg.groupsFromUserinfo) userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
         } catch (err) {
           const r = refusalFor(err);
           // Message and code only: openid-client errors can carry token endpoint bodies in their cause.
@@ -201,6 +212,7 @@ export function createOidcSource(cfg: OidcIdentityConfig, opts: OidcSourceOption
           return completion.fail(request, reply, r.status, r.reason);
         }
 
+        if (!idClaims) return completion.fail(request, reply, 401, 'id-token-missing');
         const outcome = userFromClaims(cfg, idClaims, userinfo);
         if ('rejected' in outcome) return completion.fail(request, reply, 403, outcome.rejected, outcome.who);
         return completion.succeed(request, reply, outcome.user, flow.returnTo);
@@ -216,8 +228,10 @@ export function createOidcSource(cfg: OidcIdentityConfig, opts: OidcSourceOption
     callbackPath: cfg.redirectPath,
     routes,
     async ready(): Promise<SourceStatus> {
-      if (await discovered.get()) return { ok: true };
-      return { ok: false, reason: `discovery of ${issuer.href} failed: ${discovered.failure() ?? 'pending'}` };
+      const config = await discovered.get();
+      if (!config) return { ok: false, reason: `discovery of ${issuer.href} failed: ${discovered.failure() ?? 'pending'}` };
+      // Discovered once is not up now: ask again (discovery and JWKS), at most once per interval.
+      return health.check(config.serverMetadata().jwks_uri);
     },
     async close() {},
     checkMappingGroup: (group) => mappingGroupHint(cfg.groupsAre, group),

@@ -266,6 +266,53 @@ describe('OIDC discovery and configuration', () => {
     }
   });
 
+  it('turns not ready when the provider goes down after startup (discovery and JWKS probed again), and ready once it is back', async () => {
+    const port = await freePort();
+    const options = { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri: REDIRECT_URI, accounts: ACCOUNTS, port };
+    let provider = await startProvider(options);
+    try {
+      const issuer = provider.issuer;
+      const source = createOidcSource(oidcConfig(issuer), { baseUrl: BASE_URL, env, readyIntervalMs: 0 });
+      gw = await startGateway({
+        config: baseConfig({ server: { baseUrl: BASE_URL }, identity: { source: ['oidc'], oidc: { issuer, clientId: CLIENT_ID } } }),
+        extraSources: [source],
+      });
+      expect((await gw.app.inject('/readyz')).statusCode).toBe(200);
+      await provider.close();
+      const down = await gw.app.inject({ url: '/readyz', headers: ASADMIN });
+      expect(down.statusCode).toBe(503);
+      expect(down.json().checks.identity.reason).toMatch(
+        /^oidc: discovery http:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration unreachable/,
+      );
+      provider = await startProvider(options);
+      expect((await gw.app.inject('/readyz')).statusCode).toBe(200);
+    } finally {
+      await provider.close();
+    }
+  });
+
+  it('probes the provider at most once per interval, however often /readyz is asked', async () => {
+    const provider = await startProvider({
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      redirectUri: REDIRECT_URI,
+      accounts: ACCOUNTS,
+    });
+    let now = 1_000_000;
+    const source = createOidcSource(oidcConfig(provider.issuer), { baseUrl: BASE_URL, env, readyIntervalMs: 10_000, now: () => now });
+    try {
+      expect(await source.ready()).toEqual({ ok: true });
+      await provider.close();
+      // Within the interval: the last answer, no request to the (now gone) provider.
+      now += 9_000;
+      expect(await source.ready()).toEqual({ ok: true });
+      now += 1_000;
+      expect(await source.ready()).toMatchObject({ ok: false, reason: expect.stringMatching(/unreachable/) });
+    } finally {
+      await source.close();
+    }
+  });
+
   it('reads groups from the userinfo endpoint when the ID token carries none', async () => {
     const plain = await startProvider({
       clientId: CLIENT_ID,

@@ -20,6 +20,7 @@ import { createSources } from '../../src/identity/sources.js';
 import { generateSigningPair, type GeneratedPair } from '../../src/keys/generate.js';
 import type { RedirectSource } from '../../src/identity/source.js';
 import { idpForm, startTestIdp, type IdpUser, type TestIdp } from './saml-upstream-idp.js';
+import { TRUSTED_PEM_ARGS, withKeyValue, xmlsecVerify } from '../helpers/xmlsec.js';
 import { stringify } from 'yaml';
 
 const BASE = 'http://localhost:8080';
@@ -332,6 +333,21 @@ describe('upstream SAML: attacks and broken responses are refused with a 4xx and
     const form = await loginAtIdp(jar);
     expect(decode(form.samlResponse)).toContain(foreignPair.certPem.split('\n')[1] ?? 'x');
     expectRefused(await postAcs(jar, form.samlResponse), 'bad-signature', jar);
+  });
+
+  it('a response signed by another key that carries that key as a bare <ds:KeyValue>', async () => {
+    await gateway();
+    idp.tweaks = { foreignKey: true };
+    const jar = new Jar();
+    const forged = withKeyValue(decode((await loginAtIdp(jar)).samlResponse), foreignPair.certPem);
+    expect(forged).toMatch(/RSAKeyValue><(ds:)?Modulus>/);
+    expect(forged).not.toContain('X509Certificate');
+    // A verifier that takes the document's key (xmlsec1 with only --trusted-pem) accepts it:
+    const loose = await xmlsecVerify(dir, forged, idpPair.certPem, TRUSTED_PEM_ARGS);
+    expect(loose.status, loose.stderr).toBe(0);
+    // ...the pinned one and the gateway do not.
+    expect((await xmlsecVerify(dir, forged, idpPair.certPem)).status).not.toBe(0);
+    expectRefused(await postAcs(jar, encode(forged)), 'bad-signature', jar);
   });
 
   it('a replayed response: refused from the same browser state, and without it', async () => {

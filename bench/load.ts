@@ -225,10 +225,10 @@ const inflight = Array.from({ length: burst }, () => {
       if (res.status >= 500) shutdown.s5xx++;
       else shutdown.non5xx++;
     })
-    .catch((err: Error) => {
+    .catch((err: unknown) => {
       shutdown.dropped++;
       if (reused) shutdown.droppedOnKeepAlive++;
-      note(`shutdown: ${err.message}${reused ? ' (keep-alive socket)' : ' (new connection)'}`);
+      note(`shutdown: ${(err as Error).message}${reused ? ' (keep-alive socket)' : ' (new connection)'}`);
     });
 });
 // Signal once every request has left this process, so each one is genuinely in flight.

@@ -112,7 +112,10 @@ function runJson(cmd: string[]): Promise<Record<string, unknown>> {
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.once('exit', (code) => {
       const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0) { reject(new Error(`${args.join(' ')} exited ${code}`)); return; }
+      if (code !== 0) {
+        reject(new Error(`${args.join(' ')} exited ${code}`));
+        return;
+      }
       try {
         resolve(JSON.parse(line) as Record<string, unknown>);
       } catch {
@@ -190,9 +193,7 @@ if (!values['skip-http']) {
 let cold: { mode: string; medianMs: number; maxMs: number; runsMs: number[]; error?: string }[] = [];
 if (!values['skip-cold']) {
   process.stderr.write('bench: cold start\n');
-  cold = (await runJson([process.execPath, ...TSX, 'bench/coldstart.ts', '--runs', values['cold-runs']]))[
-    'results'
-  ] as typeof cold;
+  cold = (await runJson([process.execPath, ...TSX, 'bench/coldstart.ts', '--runs', values['cold-runs']]))['results'] as typeof cold;
 }
 const after = contention();
 

@@ -103,7 +103,13 @@ export const POLICY_NAME_PATTERN = /^[A-Za-z0-9-]{1,128}$/;
 export const SERVICE_PRINCIPAL_PATTERN = /^[a-z0-9][a-z0-9.-]{0,126}\.aliyuncs\.com$/;
 /** Region IDs look like `cn-hangzhou`. */
 export const REGION_PATTERN = /^[a-z]{2,}(-[a-z0-9]+)+$/;
-/** PAI workspace roles documented for AIWorkspace CreateMember. */
+/**
+ * The PAI workspace roles AIWorkspace 2021-02-04 `CreateMember` and `AddMemberRole` grant
+ * (API reference: help/en/pai/developer-reference/api-aiworkspace-2021-02-04-createmember and
+ * -addmemberrole). `ListMembers` can also report `PAI.WorkspaceOwner`, the role of the account
+ * that owns the workspace; it is not granted through these calls, so the config refuses it
+ * (docs/register.md).
+ */
 export const PAI_ROLES = [
   'PAI.AlgoDeveloper',
   'PAI.AlgoOperator',
@@ -111,8 +117,34 @@ export const PAI_ROLES = [
   'PAI.MaxComputeDeveloper',
   'PAI.WorkspaceAdmin',
   'PAI.WorkspaceGuest',
-  'PAI.WorkspaceOwner',
 ] as const;
+/** Reported by ListMembers for the workspace owner; never granted by register. */
+export const PAI_OWNER_ROLE = 'PAI.WorkspaceOwner';
+
+// --- Documents and tags ------------------------------------------------------------------
+
+/**
+ * The longest trust policy (AssumeRolePolicyDocument) register writes. RAM documents the
+ * error (`InvalidParameter.AssumeRolePolicyDocument.Length`) but no figure for trust
+ * policies; 2,048 characters is RAM's documented policy-document limit before it was raised
+ * to 6,144 for custom policies, and the figure an independent emulator of RAM enforces. See
+ * docs/register.md.
+ */
+export const TRUST_POLICY_MAX_CHARS = 2048;
+/** RAM tags on roles and policies (TagResources): at most 20 per resource, key and value up to 128 characters. */
+export const TAGS_PER_RESOURCE_MAX = 20;
+export const TAG_KEY_MAX = 128;
+export const TAG_VALUE_MAX = 128;
+/** Alibaba Cloud's tag rules: a key may not start with `aliyun` or `acs:`; neither key nor value may contain `http://` or `https://`. */
+export function tagProblem(key: string, value: string): string | undefined {
+  if (key.length === 0 || key.length > TAG_KEY_MAX) return `tag key must be 1-${TAG_KEY_MAX} characters`;
+  if (/^(aliyun|acs:)/i.test(key)) return 'tag key must not start with "aliyun" or "acs:"';
+  if (/https?:\/\//i.test(key) || /https?:\/\//i.test(value)) return 'tags must not contain "http://" or "https://"';
+  if (value.length > TAG_VALUE_MAX) return `tag value must be at most ${TAG_VALUE_MAX} characters`;
+  return undefined;
+}
+/** IMS SAML provider descriptions: at most 256 characters. */
+export const SAML_PROVIDER_DESCRIPTION_MAX = 256;
 
 // --- RoleSessionName ---------------------------------------------------------------------
 

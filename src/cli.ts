@@ -7,6 +7,7 @@ import { EXIT, UsageError, type CliIo } from './cli/io.js';
 import { keysFor, serve } from './cli/serve.js';
 import { runUser } from './cli/user.js';
 import { runSession } from './cli/session.js';
+import { CLIENT_COMMANDS, CLIENT_HELP } from './cli/client/names.js';
 
 const HELP = `pai-sso: SAML identity provider for Alibaba Cloud PAI (RAM role-based SSO)
 
@@ -21,6 +22,8 @@ Usage: pai-sso <command> [--config PATH]
   session revoke (--user NAME | --sid ID | --all)   revoke sessions on every replica (audited)
   register plan|apply|policy    reconcile the SAML provider, roles, policies and PAI workspaces
 
+On an employee's computer (no gateway config needed):
+${CLIENT_HELP}
 Config: --config PATH, else PAI_SSO_CONFIG, else config/gateway.yaml, else the embedded default.
 Exit codes: 0 ok, 1 runtime failure, 2 bad usage or invalid config, 3 register plan shows drift.
 `;
@@ -41,10 +44,17 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
 
   try {
+    // The client commands run on a laptop or a notebook: no gateway config to load.
+    const client = CLIENT_COMMANDS.find((c) => c === command);
+    if (client) {
+      const { runClient } = await import('./cli/client/command.js');
+      return await runClient(client, args, io);
+    }
     if (!['serve', 'check', 'metadata', 'user', 'session', 'register'].includes(command))
       throw new UsageError(`unknown command "${command}"\n\n${HELP}`);
     const loaded: LoadedConfig = await loadConfig(configFlag, io.env);
     const warn = (m: string) => io.stderr.write(`warning: ${m}\n`);
+    if (command !== 'serve') for (const w of loaded.warnings ?? []) warn(w);
     switch (command) {
       case 'serve':
         parseArgs({ args, options: {} });

@@ -16,6 +16,7 @@ import { sessionPlugin } from './http/session.js';
 import { metricsPlugin } from './http/metrics.js';
 import { createCompletion, loginRoutes } from './http/routes/login.js';
 import { ssoRoutes } from './http/routes/sso.js';
+import { cliRoutes } from './http/routes/cli.js';
 import { requestIdentityPlugin } from './http/request-identity.js';
 import { operationsRoutes } from './http/routes/operations.js';
 import { readinessOf } from './http/readiness.js';
@@ -25,7 +26,7 @@ import { httpStatusFor, PaiSsoError } from './errors.js';
 import type { StateStore } from './state/store.js';
 import { createMemoryStore } from './state/memory.js';
 import { trustedProxyList } from './config/trusted-proxies.js';
-import { loginThrottlePlugin } from './security/login-throttle-plugin.js';
+import { loginThrottlePlugin } from './http/login-throttle.js';
 import { peerOf } from './http/peer.js';
 import { createSessionRecords } from './state/sessions.js';
 import type { LocalSource } from './identity/local.js';
@@ -51,14 +52,14 @@ export interface ServerOptions {
 }
 
 /** Fastify's validation failures are 400s and its other 4xx errors keep their status; ours say theirs by kind. */
-function statusFor(error: FastifyError): number {
+/** What reaches the error handler: Fastify's own errors carry a code, but anything a route or hook throws ends here too. */
+type HandledError = Omit<FastifyError, 'code'> & { readonly code?: string | undefined };
+
+function statusFor(error: HandledError): number {
   if (error.validation) return 400;
   if (error instanceof PaiSsoError) return httpStatusFor(error);
   return error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
 }
-
-/** Errors that are not Fastify's carry no code, whatever the type says. */
-const codeOf = (error: { code?: string }): string | undefined => error.code;
 
 /** Builds the gateway; listening is the caller's business (tests use inject). */
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
@@ -127,7 +128,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   // Anything the client got wrong ends as a 4xx page and an audit line, never a 500; a
   // dependency that is down (a PaiSsoError of kind 'unavailable') is a 503 page.
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+  app.setErrorHandler((error: HandledError, request, reply) => {
     const status = statusFor(error);
     if (status === 503) {
       // A guard we depend on (the state store, a directory) cannot answer: refuse, never grant, say so.
@@ -149,7 +150,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       deps.audit({
         event: 'request.rejected',
         status,
-        reason: codeOf(error) ?? error.message,
+        // Errors that are not Fastify's carry no code, whatever the type says.
+        reason: typeof error.code === 'string' ? error.code : error.message,
         path: request.routeOptions.url ?? request.url.split('?')[0] ?? '',
         ip: request.ip,
         peer: peerOf(request),
@@ -182,6 +184,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(loginRoutes, deps);
   for (const source of sources.redirect) await app.register(source.routes, { completion: deps.completion, store: deps.store });
   await app.register(ssoRoutes, deps);
+  await app.register(cliRoutes, deps);
   await app.register(operationsRoutes, deps);
   app.addHook('onClose', async () => {
     await Promise.all(sources.all.map((s) => s.close()));

@@ -85,7 +85,8 @@ export function httpRequest(
 
 /** Polls /readyz every `everyMs` until it answers 200; returns ms since spawn. */
 export async function waitReady(server: ServerProcess, { everyMs = 5, timeoutMs = 30_000 } = {}): Promise<number> {
-  let exitedEarly = false;
+  // Set by the callback below, which flow analysis cannot see.
+  let exitedEarly = false as boolean;
   void server.exited.then(() => (exitedEarly = true));
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

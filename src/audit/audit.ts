@@ -63,7 +63,22 @@ export type AuditEvent =
       count: number;
       host: string;
     })
-  | (Common & { event: 'request.rejected'; status: number; reason: string; path: string });
+  | (Common & { event: 'request.rejected'; status: number; reason: string; path: string })
+  | (Common & {
+      event: 'credentials.authorized';
+      user: string;
+      userId: string;
+      role: string;
+      roleKey: string;
+      /** How the command got here: the loopback browser flow or the device flow. */
+      flow: 'loopback' | 'device';
+      /** What was redeemed: a loopback code, an approved device code, or the session's refresh grant. */
+      grant: 'code' | 'device_code' | 'refresh';
+      durationSeconds: number;
+      assertionId: string;
+      roleSessionName: string;
+    })
+  | (Common & { event: 'credentials.denied'; user: string; reason: string; flow: 'loopback' | 'device' | '-'; role?: string });
 
 export type Audit = (e: AuditEvent) => void;
 

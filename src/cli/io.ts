@@ -14,7 +14,7 @@ import { UsageError } from '../errors.js';
 export async function readAll(stream: NodeJS.ReadableStream, limit = 4096): Promise<string> {
   let out = '';
   for await (const chunk of stream) {
-    out += typeof chunk === 'string' ? chunk : (chunk).toString('utf8');
+    out += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
     if (out.length > limit) throw new UsageError('input too long');
   }
   return out;

@@ -1,10 +1,12 @@
 import cluster from 'node:cluster';
-import { availableParallelism, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/load.js';
 import { loadOrCreateKeys, type KeyMaterial } from '../keys/store.js';
 import { configuredKinds, createSources, mappingWarnings } from '../identity/sources.js';
 import { bootstrapUsers } from '../identity/bootstrap.js';
+import { announceFirstAdmin, suppliedAdminPassword } from './first-admin.js';
+import { usableCpus } from './cpu-quota.js';
 import { checkIdentitySettings } from '../identity/check.js';
 import { ConfigError } from '../config/errors.js';
 import type { FastifyInstance } from 'fastify';
@@ -28,13 +30,13 @@ export function keysFor(config: Config, warn: (m: string) => void): Promise<KeyM
 }
 
 /**
- * `auto` is one process per core, except with the memory store: its state is per process,
+ * `auto` is one process per core the container may use (cgroup CPU quota), except with the memory store: its state is per process,
  * so several workers would each keep their own sessions and counters. Then it is 1 (and
  * serve says why); a number above 1 with memory is refused by config validation.
  */
-export function workerCount(config: Config): number {
+export function workerCount(config: Config, cpus: () => number = usableCpus): number {
   if (config.server.workers !== 'auto') return config.server.workers;
-  return config.state.store === 'memory' ? 1 : availableParallelism();
+  return config.state.store === 'memory' ? 1 : cpus();
 }
 
 const publicRoot = (config: Config) => publicUrl(config.server.baseUrl, '/');
@@ -71,20 +73,17 @@ async function prepare(loaded: LoadedConfig, io: CliIo, log: Logger): Promise<Ke
       { config: loaded.path },
       'no config/gateway.yaml: serving the embedded default (copy config/gateway.example.yaml to change it)',
     );
+  for (const w of loaded.warnings ?? []) log.warn(w);
   const keys = await keysFor(config, (m) => log.warn(m));
   for (const f of keys.created) log.info({ file: f }, 'created');
 
   // Only what the embedded default maps, whatever this config maps (config/embedded-default.ts).
   const groups = await embeddedDefaultGroups();
-  const first = configuredKinds(config).includes('local') ? await bootstrapUsers(config.identity.local.usersFile, groups) : undefined;
-  if (first) {
-    // Straight to the terminal, not through the logger: log pipelines keep what they get.
-    io.stderr.write(
-      `\n  First start: created user "${first.username}" (groups: ${groups.join(', ')}) in ${config.identity.local.usersFile}.\n` +
-        `  Password (shown once): ${first.password}\n` +
-        `  Add more users with: pai-sso user add NAME --groups ${groups[0] ?? 'GROUP'}\n\n`,
-    );
-  }
+  const usersFile = config.identity.local.usersFile;
+  const first = configuredKinds(config).includes('local')
+    ? await bootstrapUsers(usersFile, groups, () => suppliedAdminPassword(io.env))
+    : undefined;
+  if (first) await announceFirstAdmin(first, { usersFile, groups, io, log });
   return keys;
 }
 
@@ -167,14 +166,15 @@ export async function serve(loaded: LoadedConfig, io: CliIo): Promise<number> {
     process.send?.({ type: 'pai-sso:listening' });
     return onSignal(async () => {
       await stop();
-      // The IPC channel to the primary would keep this process alive forever.
-      process.disconnect();
+      // The IPC channel to the primary would keep this process alive forever. Typed as always
+      // there, but Node leaves process.disconnect undefined in a process without an IPC channel.
+      (process as { disconnect?: () => void }).disconnect?.();
       return 0;
     });
   }
 
   const log = createLogger(config.log.level);
-  if (config.server.workers === 'auto' && config.state.store === 'memory' && availableParallelism() > 1) {
+  if (config.server.workers === 'auto' && config.state.store === 'memory' && usableCpus() > 1) {
     log.info(
       { workers: 1 },
       'server.workers auto: 1 worker, because state.store is memory (per process); use state.store: redis for one worker per core',
@@ -226,7 +226,7 @@ async function runPrimary(config: Config, keys: KeyMaterial, workers: number, lo
       all.map(
         (w) =>
           new Promise<number>((resolve) => {
-            // null when the worker died of a signal.
+            // Typed as a number, but null when a signal ended the worker (Node's cluster docs).
             w.once('exit', (code: number | null) => resolve(code ?? 1));
             w.process.kill('SIGTERM');
           }),

@@ -1,7 +1,5 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import type { FastifyBaseLogger } from 'fastify';
-import type { DestinationStream } from 'pino';
 import type { Config } from '../config/schema.js';
 import { createAudit } from '../audit/audit.js';
 import { createLogger } from '../logger.js';

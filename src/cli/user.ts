@@ -69,8 +69,8 @@ export async function runUser(args: string[], config: Config, io: CliIo): Promis
         io.stderr.write(`no user ${name} in ${file}\n`);
         return EXIT.failure;
       }
-      delete users[name];
-      await writeUsers(file, users);
+      const { [name]: _removed, ...remaining } = users;
+      await writeUsers(file, remaining);
       io.stdout.write(`removed ${name}\n`);
       return EXIT.ok;
     }

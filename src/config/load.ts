@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { parse, YAMLParseError } from 'yaml';
 import { ConfigError } from './errors.js';
 import { validateConfig } from './validate.js';
+import { applyDefaultUsersFile } from './data-dir.js';
 import type { Config } from './schema.js';
 
 export const DEFAULT_CONFIG_PATH = 'config/gateway.yaml';
@@ -13,6 +14,8 @@ export interface LoadedConfig {
   readonly config: Config;
   readonly path: string;
   readonly embedded: boolean;
+  /** Worth telling the operator, not worth refusing to start (e.g. a file in its old place). */
+  readonly warnings?: readonly string[];
 }
 
 export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessEnv): { path: string; embedded: boolean } {
@@ -22,7 +25,7 @@ export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessE
   return { path: EMBEDDED_CONFIG_PATH, embedded: true };
 }
 
-export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv = {}): Config {
+export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv = {}, warnings: string[] = []): Config {
   let doc: unknown;
   try {
     doc = parse(text, { uniqueKeys: true, maxAliasCount: 50 });
@@ -43,6 +46,8 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
     }
     if (env['PAI_SSO_HOST']) server['host'] = env['PAI_SSO_HOST'];
   }
+  const usersWarning = applyDefaultUsersFile(doc, env);
+  if (usersWarning) warnings.push(usersWarning);
   const result = validateConfig(doc);
   if (!result.ok) throw new ConfigError(source, result.problems);
   return result.config;
@@ -57,5 +62,6 @@ export async function loadConfig(flag: string | undefined, env: NodeJS.ProcessEn
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new ConfigError(path, [{ path: '(file)', reason: `cannot be read (${code})` }]);
   }
-  return { config: parseConfig(text, path, env), path, embedded };
+  const warnings: string[] = [];
+  return { config: parseConfig(text, path, env, warnings), path, embedded, warnings };
 }

@@ -6,6 +6,7 @@ import { SamlIdentitySchema } from './identity-saml-schema.js';
 import { SESSION_DURATION_MAX, SESSION_DURATION_MIN, SITE_IDS } from '../alibaba.js';
 import { LoginThrottleSchema } from './throttle-schema.js';
 import { ADMIN_LISTEN_PATTERN } from './admin-listener.js';
+import { CliSchema } from './cli-schema.js';
 
 // One schema is the source of both the runtime validation (Ajv) and the
 // TypeScript types, so the two cannot drift apart.
@@ -107,6 +108,7 @@ export const RoleSchema = Type.Object(
     sessionDuration: Type.Optional(
       Type.Integer({ description: `Console session seconds, ${SESSION_DURATION_MIN}..${SESSION_DURATION_MAX}` }),
     ),
+    cli: Type.Optional(Type.Boolean({ description: 'false keeps the role console-only: pai-sso login never gets credentials for it' })),
   },
   Strict,
 );
@@ -137,7 +139,15 @@ export const SessionSchema = Type.Object(
   Strict,
 );
 
-export const LocalIdentitySchema = Type.Object({ usersFile: Type.String({ default: 'config/users.yaml' }) }, Strict);
+export const LocalIdentitySchema = Type.Object(
+  {
+    usersFile: Type.String({
+      default: 'var/users.yaml',
+      description: 'Writable; default <PAI_SSO_DATA_DIR, else var>/users.yaml (config/users.yaml still read if only it exists)',
+    }),
+  },
+  Strict,
+);
 
 export const SourceKindSchema = Type.Union([
   Type.Literal('local'),
@@ -230,6 +240,7 @@ export const ConfigSchema = Type.Object(
     identity: Type.Object(IdentitySchema.properties, { ...Strict, default: {} }),
     log: Type.Object(LogSchema.properties, { ...Strict, default: {} }),
     state: Type.Object(StateSchema.properties, { ...Strict, default: {} }),
+    cli: Type.Object(CliSchema.properties, { ...Strict, default: {} }),
     accounts: Type.Record(Type.String(), AccountSchema),
     roles: Type.Record(Type.String(), RoleSchema),
     mappings: Type.Array(MappingSchema),

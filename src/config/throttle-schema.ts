@@ -38,8 +38,11 @@ export const LoginThrottleSchema = Type.Object(
 
 export type LoginThrottleConfig = Static<typeof LoginThrottleSchema>;
 
+// The reference checks also run on a document the shape check refused (validate.ts): a scope may be missing.
+type LoginThrottleAsFound = Omit<LoginThrottleConfig, 'username' | 'address'> & Partial<Pick<LoginThrottleConfig, 'username' | 'address'>>;
+
 /** What the schema cannot say: the numbers must make sense together. */
-export function checkLoginThrottle(t: LoginThrottleConfig | undefined): ConfigProblem[] {
+export function checkLoginThrottle(t: LoginThrottleAsFound | undefined): ConfigProblem[] {
   if (!t || typeof t !== 'object') return [];
   const out: ConfigProblem[] = [];
   for (const scope of ['username', 'address'] as const) {

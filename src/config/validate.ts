@@ -68,7 +68,10 @@ function checkReferences(raw: Config): ConfigProblem[] {
     roles: obj(raw.roles),
     targets: obj(raw.targets),
     session: obj(raw.session),
-    mappings: Array.isArray(raw.mappings) ? raw.mappings.filter((m) => m && Array.isArray(m.roles)) : [],
+    // A misshapen list may hold anything, null included.
+    mappings: Array.isArray(raw.mappings)
+      ? raw.mappings.filter((m: Config['mappings'][number] | null | undefined) => m && Array.isArray(m.roles))
+      : [],
   };
   const push = (path: string, reason: string) => out.push({ path, reason });
 
@@ -117,7 +120,8 @@ function checkReferences(raw: Config): ConfigProblem[] {
   if (c.defaultTarget !== undefined && !(c.defaultTarget in c.targets)) {
     push('defaultTarget', `refers to unknown target "${c.defaultTarget}"`);
   }
-  const identity = obj(raw.identity);
+  // A misshapen identity section may have no source.
+  const identity: Partial<Config['identity']> = obj(raw.identity);
   const kinds = identity.source === undefined ? [] : Array.isArray(identity.source) ? identity.source : [identity.source];
   for (const kind of kinds) {
     if (kind !== 'local' && (identity as Record<string, unknown>)[kind] === undefined)

@@ -17,19 +17,20 @@ import { peerOf } from './peer.js';
  * - OIDC and upstream SAML: the cookie holds no token to ask the IdP with, so a new
  *   sign-in (the IdP's own session usually makes that a pair of redirects).
  *
- * Resolves to a reply when it answered (503: the directory is down; never the old
- * groups instead), otherwise undefined with request.session fresh, or cleared when the
- * user has to sign in again (the route then sends them to the login).
+ * Resolves to true when it answered (503: the directory is down; never the old groups
+ * instead), otherwise false with request.session fresh, or cleared when the user has to
+ * sign in again (the route then sends them to the login). Not the reply itself: a reply is
+ * a thenable, so a promise of one resolves to undefined once it is sent.
  */
 export async function refreshStaleGroups(
   app: FastifyInstance,
   deps: GatewayDeps,
   request: FastifyRequest,
   reply: FastifyReply,
-): Promise<FastifyReply | undefined> {
+): Promise<boolean> {
   const session = request.session;
-  if (!session) return undefined;
-  if (deps.now() - (session.groupsAt ?? session.authTime) <= deps.config.session.groupsMaxAgeSeconds * 1000) return undefined;
+  if (!session) return false;
+  if (deps.now() - (session.groupsAt ?? session.authTime) <= deps.config.session.groupsMaxAgeSeconds * 1000) return false;
 
   const kind = session.user.source;
   const audit = (result: 'updated' | 'user-gone' | 'sign-in-again' | 'unavailable', s: Session = session) =>
@@ -45,18 +46,22 @@ export async function refreshStaleGroups(
     });
   const signInAgain = (result: 'user-gone' | 'sign-in-again') => {
     audit(result);
-    app.sessions.end(reply);
+    // Without a session to revoke, end() only clears the cookie: there is nothing to wait for.
+    void app.sessions.end(reply);
     request.session = undefined;
-    return undefined;
   };
 
   if (kind === 'header') {
     const found = deps.sources.request?.kind === 'header' ? deps.sources.request.identify(request) : undefined;
-    found && 'user' in found && found.user.id === session.user.id ? undefined : signInAgain('sign-in-again'); return;
+    if (!(found && 'user' in found && found.user.id === session.user.id)) signInAgain('sign-in-again');
+    return false;
   }
 
   const source = deps.sources.password.find((s) => s.kind === kind);
-  if (!source?.refresh) { signInAgain('sign-in-again'); return; }
+  if (!source?.refresh) {
+    signInAgain('sign-in-again');
+    return false;
+  }
 
   let user;
   try {
@@ -65,15 +70,14 @@ export async function refreshStaleGroups(
     request.log.error({ err: { message: (err as Error).message }, source: kind }, 'group refresh failed');
     audit('unavailable');
     const nonce = newNonce();
-    return sendHtml(
-      reply,
-      503,
-      nonce,
-      messagePage(nonce, 'Sign-in unavailable', 'The user directory cannot be reached. Try again shortly.'),
-    );
+    sendHtml(reply, 503, nonce, messagePage(nonce, 'Sign-in unavailable', 'The user directory cannot be reached. Try again shortly.'));
+    return true;
   }
-  if (!user || user.id !== session.user.id) { signInAgain('user-gone'); return; }
+  if (!user || user.id !== session.user.id) {
+    signInAgain('user-gone');
+    return false;
+  }
   request.session = app.sessions.withFreshUser(reply, session, user);
   audit('updated', request.session);
-  return undefined;
+  return false;
 }

@@ -16,8 +16,11 @@ export class Html {
 /** For trusted constants only (our own CSS). */
 export const raw = (value: string): Html => new Html(value);
 
+/** What a template may interpolate: text and numbers are escaped, Html is not; nothing else has a meaning in a page. */
+export type HtmlValue = Html | string | number | boolean | null | undefined | readonly HtmlValue[];
+
 /** Tagged template: interpolations are escaped unless they are Html (or arrays of it). */
-export function html(strings: TemplateStringsArray, ...values: unknown[]): Html {
+export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): Html {
   let out = strings[0] ?? '';
   values.forEach((v, i) => {
     out += render(v) + (strings[i + 1] ?? '');
@@ -25,7 +28,7 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): Html 
   return new Html(out);
 }
 
-function render(v: unknown): string {
+function render(v: HtmlValue): string {
   if (v instanceof Html) return v.value;
   if (Array.isArray(v)) return v.map(render).join('');
   if (v === undefined || v === null || v === false) return '';

@@ -6,5 +6,11 @@ import type { FastifyRequest } from 'fastify';
  * so a forged X-Forwarded-For can always be told from where the request really came from.
  */
 export function peerOf(request: FastifyRequest): string {
-  return request.socket?.remoteAddress ?? request.raw.socket?.remoteAddress ?? '-';
+  return remoteAddress(request.socket) ?? remoteAddress(request.raw.socket) ?? '-';
+}
+
+// Typed as always there, but Node documents message.socket as possibly "internally nulled"
+// (a request whose connection has gone), and an audit line must not throw for that.
+function remoteAddress(socket: { readonly remoteAddress?: string | undefined } | null | undefined): string | undefined {
+  return socket?.remoteAddress;
 }

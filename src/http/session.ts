@@ -1,10 +1,10 @@
 import fp from 'fastify-plugin';
 import cookie from '@fastify/cookie';
 import { randomBytes } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { Audit } from '../audit/audit.js';
 import { peerOf } from './peer.js';
-import { createSealer } from './sealed-cookie.js';
+import { createSealer } from '../crypto/sealer.js';
 import { createFlowCookie } from '../crypto/flow-cookie.js';
 import type { User } from '../identity/user.js';
 import type { SessionRecords } from '../state/sessions.js';

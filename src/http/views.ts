@@ -6,7 +6,7 @@ button{margin-top:1rem;padding:.5rem 1.2rem;cursor:pointer}.err{color:#b42318}.m
 ul.choices{list-style:none;padding:0}ul.choices li{margin:.5rem 0}ul.choices a{display:block;padding:.6rem .8rem;border:1px solid #d0d7de;border-radius:6px;text-decoration:none;color:inherit}
 ul.choices a:hover{background:#f6f8fa}header{display:flex;justify-content:space-between;align-items:center}header form button{margin:0}`;
 
-function layout(nonce: string, title: string, body: Html, head: Html = html``): string {
+export function layout(nonce: string, title: string, body: Html, head: Html = html``): string {
   return html`<!doctype html>
     <html lang="en">
       <head>

@@ -12,9 +12,13 @@ const REFUSED_BIND_CODES = new Set([
 
 /** Failures a login cannot fix: the caller answers 503 and /readyz says why. */
 function unavailable(settings: LdapSettings, what: string, err: unknown): LdapSourceError {
-  const e = err as NodeJS.ErrnoException;
-  const detail =
-    e instanceof ResultCodeError ? `${e.name} (${e.code})${e.message ? `: ${e.message}` : ''}` : (e.code ?? e.message ?? String(err));
+  let detail: string;
+  if (err instanceof ResultCodeError) detail = `${err.name} (${err.code})${err.message ? `: ${err.message}` : ''}`;
+  else {
+    // A socket error (errno code), or whatever else ldapts threw: not necessarily an Error.
+    const e = err as { code?: string; message?: string };
+    detail = e.code ?? e.message ?? String(err);
+  }
   return new LdapSourceError('PAI_SSO_LDAP_UNAVAILABLE', `LDAP ${settings.url}: ${what} failed: ${detail}`, { cause: err });
 }
 

@@ -37,7 +37,7 @@ export async function createLocalSource(opts: LocalSourceOptions): Promise<Local
         users = doc ?? {};
         opts.onReload?.(Object.keys(users).length);
       },
-      (err: Error) => opts.onReloadError?.(err),
+      (err: unknown) => opts.onReloadError?.(err as Error),
     );
   };
   watchFile(opts.usersFile, { interval: opts.watchIntervalMs ?? 2000, persistent: false }, reload);

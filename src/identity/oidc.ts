@@ -109,14 +109,15 @@ export function createOidcSource(cfg: OidcIdentityConfig, opts: OidcSourceOption
   const redirectUri = new URL(`${opts.baseUrl.replace(/\/+$/, '')}${cfg.redirectPath}`);
   const cookieName = opts.cookieName ?? 'pai_sso_oidc';
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure: redirectUri.protocol === 'https:', path: cfg.redirectPath };
+  // Plain http for a loopback issuer only (tests, local development): readOidcSettings refuses any other.
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- openid-client deprecates it only to make it stand out, as above
+  const allowHttp = insecure ? [client.allowInsecureRequests] : [];
   const discovered = lazyDiscovery(
     () =>
       client.discovery(issuer, cfg.clientId, { [client.clockTolerance]: cfg.clockToleranceSeconds }, auth, {
         // Non-repudiation: verify the ID token's signature against the IdP's JWKS too. The spec lets a
         // client rely on TLS to the token endpoint instead; a forged or mis-signed token should not pass either way.
-        // allowInsecureRequests is "deprecated" only to stand out: readOidcSettings allows http:// for loopback issuers alone.
-        // eslint-disable-next-line @typescript-eslint/no-deprecated
-        execute: insecure ? [client.allowInsecureRequests, client.enableNonRepudiationChecks] : [client.enableNonRepudiationChecks],
+        execute: [...allowHttp, client.enableNonRepudiationChecks],
         timeout: cfg.timeoutSeconds,
       }),
     { now, retryMs: opts.rediscoverAfterMs ?? 5000, onError: opts.onError },
@@ -211,8 +212,8 @@ export function createOidcSource(cfg: OidcIdentityConfig, opts: OidcSourceOption
           );
           return completion.fail(request, reply, r.status, r.reason);
         }
-
         if (!idClaims) return completion.fail(request, reply, 401, 'id-token-missing');
+
         const outcome = userFromClaims(cfg, idClaims, userinfo);
         if ('rejected' in outcome) return completion.fail(request, reply, 403, outcome.rejected, outcome.who);
         return completion.succeed(request, reply, outcome.user, flow.returnTo);

@@ -16,13 +16,16 @@ export type Checked<T> = { readonly ok: T } | { readonly refused: string; readon
 const refuse = (refused: string, status: 400 | 403 = 403): { refused: string; status: 400 | 403 } => ({ refused, status });
 
 function parse(xml: string): Document | undefined {
-  const errors: string[] = [];
+  // Set by the handlers while parseFromString runs, which flow analysis cannot see.
+  let bad = false as boolean;
   try {
+    // xmldom 0.8 types the result as a Document with a root element; an empty source gives
+    // no document at all, and one without elements a document with no root.
     const doc = new DOMParser({
-      errorHandler: { warning: () => {}, error: () => errors.push('error'), fatalError: () => errors.push('fatal') },
-    }).parseFromString(xml, 'text/xml');
-    // Typed as always present; xmldom leaves it null for a document without an element.
-    return errors.length > 0 || !(doc.documentElement as Element | null) ? undefined : doc;
+      errorHandler: { warning: () => {}, error: () => (bad = true), fatalError: () => (bad = true) },
+    }).parseFromString(xml, 'text/xml') as Document | undefined;
+    const root = doc?.documentElement as Element | null | undefined;
+    return bad || !root ? undefined : doc;
   } catch {
     // xmldom throws on some malformed input despite the handler: still the client's fault.
     return undefined;

@@ -56,8 +56,11 @@ export function parseIdpMetadata(xml: string, entityId: string, where = 'idpMeta
   const errors: string[] = [];
   const doc = new DOMParser({
     errorHandler: { warning: () => {}, error: (m: string) => errors.push(m), fatalError: (m: string) => errors.push(m) },
-  }).parseFromString(xml, 'text/xml');
-  if (errors.length > 0 || !doc.documentElement) throw untrusted(`${where} is not well-formed XML`);
+  }).parseFromString(xml, 'text/xml') as Document | undefined;
+  // xmldom 0.8 types the result as a Document with a root element; an empty source gives no
+  // document at all, and one without elements a document with no root.
+  const root = doc?.documentElement as Element | null | undefined;
+  if (errors.length > 0 || !doc || !root) throw untrusted(`${where} is not well-formed XML`);
   const entities = Array.from(doc.getElementsByTagNameNS(MD_NS, 'EntityDescriptor'));
   const entity = entities.find((e) => e.getAttribute('entityID') === entityId);
   if (!entity) {
@@ -72,7 +75,7 @@ export function parseIdpMetadata(xml: string, entityId: string, where = 'idpMeta
     // No `use` means the key serves both purposes (SAML 2.0 metadata, section 2.4.1.1).
     if (use && use !== 'signing') continue;
     for (const c of Array.from(kd.getElementsByTagNameNS(DS_NS, 'X509Certificate'))) {
-      certs.push(toPinned(base64ToPem(c.textContent ?? ''), where));
+      certs.push(toPinned(base64ToPem(c.textContent), where));
     }
   }
   if (certs.length === 0) throw untrusted(`${where}: "${entityId}" lists no signing certificate`);

@@ -56,8 +56,7 @@ function bindingRefusal(facts: RawFacts, pending: PendingLogin | undefined, allo
 
 /** Issuer and Destination: node-saml compares neither on login responses. */
 function addressRefusal(profile: Profile, facts: RawFacts, cfg: SamlIdentityConfig, acsUrl: string): Refusal | undefined {
-  if (profile.issuer !== cfg.idpIssuer)
-    return { status: 403, reason: 'wrong-issuer', detail: `assertion issuer ${profile.issuer}` };
+  if (profile.issuer !== cfg.idpIssuer) return { status: 403, reason: 'wrong-issuer', detail: `assertion issuer ${profile.issuer}` };
   if (facts.responseIssuer !== undefined && facts.responseIssuer !== cfg.idpIssuer)
     return { status: 403, reason: 'wrong-issuer', detail: 'response issuer' };
   // Destination is required on a signed Response (SAML 2.0 bindings, section 3.5.5.2) and must be us whenever present.

@@ -44,10 +44,10 @@ function readiness(
     const origin = new URL(trust.entryPoint).origin;
     const status: SourceStatus = await probe(trust.entryPoint).then(
       () => ({ ok: true }),
-      (err: Error) => ({
-        ok: false,
-        reason: `IdP ${origin} unreachable (${(err.cause as { code?: string } | undefined)?.code ?? err.name})`,
-      }),
+      (err: unknown) => {
+        const e = err as Error;
+        return { ok: false, reason: `IdP ${origin} unreachable (${(e.cause as { code?: string } | undefined)?.code ?? e.name})` };
+      },
     );
     probed = { at: t, status };
     return status;

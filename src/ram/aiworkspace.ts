@@ -1,7 +1,7 @@
 import OpenApi, { $OpenApiUtil } from '@alicloud/openapi-core';
 import { RuntimeOptions } from '@darabonba/typescript';
 
-// AIWorkspace 2021-02-04 has no published TypeScript SDK, so its three member calls go
+// AIWorkspace 2021-02-04 has no published TypeScript SDK, so its member calls go
 // through the generic ROA call of @alicloud/openapi-core: same signing (ACS3-HMAC-SHA256
 // over path, query and JSON body hash), same typed errors as the IMS and RAM SDKs.
 
@@ -19,10 +19,13 @@ interface RawMember {
   Roles?: unknown;
 }
 
+/** IDs come back as strings or numbers; anything else reads as empty. */
+const id = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
+
 function toMember(m: RawMember): WorkspaceMember {
   return {
-    memberId: String(m.MemberId ?? ''),
-    userId: String(m.UserId ?? ''),
+    memberId: id(m.MemberId),
+    userId: id(m.UserId),
     roles: Array.isArray(m.Roles) ? m.Roles.map(String) : [],
   };
 }
@@ -83,8 +86,13 @@ export class AiWorkspaceClient {
     await this.#call('AddMemberRole', 'POST', `/api/v1/workspaces/${seg(workspaceId)}/members/${seg(memberId)}/roles/${seg(role)}`);
   }
 
-  /** Method and path mirror AddMemberRole; the DELETE verb is UNCONFIRMED against the live API. */
+  /** DELETE on AddMemberRole's path, as the generated AIWorkspace SDKs call it. */
   async removeMemberRole(workspaceId: string, memberId: string, role: string): Promise<void> {
     await this.#call('RemoveMemberRole', 'DELETE', `/api/v1/workspaces/${seg(workspaceId)}/members/${seg(memberId)}/roles/${seg(role)}`);
+  }
+
+  /** DELETE /api/v1/workspaces/{id}/members?MemberIds=a,b (the generated AIWorkspace SDKs' DeleteMembers). */
+  async deleteMembers(workspaceId: string, memberIds: readonly string[]): Promise<void> {
+    await this.#call('DeleteMembers', 'DELETE', `/api/v1/workspaces/${seg(workspaceId)}/members`, { MemberIds: memberIds.join(',') });
   }
 }

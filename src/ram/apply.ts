@@ -1,11 +1,9 @@
 import { PaiSsoError } from '../errors.js';
 import type { Cloud } from './cloud.js';
 import { describeOp } from './describe-op.js';
-import type { AccountPlan, ActualAccount, Op } from './plan.js';
+import type { AccountPlan, ActualAccount, Op } from './plan-types.js';
 
-// Executing a plan against the cloud. Reading the actual state is cloud.ts's readAccount.
-
-// Re-exported until `register` (ram/command.ts) imports it from cloud.ts.
+// Executing a plan against the cloud. Reading the actual state is read-account.ts.
 
 /** Thrown when apply stops part-way: what was done and what was not, for the operator. */
 export class ApplyError extends PaiSsoError {
@@ -32,6 +30,7 @@ export async function applyAccount(cloud: Cloud, plan: AccountPlan, actual: Actu
   const ops = plan.items.flatMap((i) => i.ops);
   const roleIds = new Map<string, string>();
   for (const [name, r] of actual.roles) if (r) roleIds.set(name, r.roleId);
+  for (const r of actual.orphanRoles) roleIds.set(r.roleName, r.roleId);
   const done: string[] = [];
   for (const [i, op] of ops.entries()) {
     const label = `[${plan.key}] ${describeOp(op)}`;
@@ -59,11 +58,25 @@ async function execute(cloud: Cloud, op: Op, roleIds: Map<string, string>): Prom
     case 'updateSamlProvider':
       return cloud.updateSamlProvider(op.name, op);
     case 'createPolicy':
-      return cloud.createPolicy(op.name, op.document, op.description);
+      return cloud.createPolicy(op.name, op.document, op.description, op.tags);
     case 'createPolicyVersion':
       return cloud.createPolicyVersion(op.name, op.document, op.rotate);
+    case 'updatePolicyDescription':
+      return cloud.updatePolicyDescription(op.name, op.description);
+    case 'deletePolicyVersion':
+      return cloud.deletePolicyVersion(op.name, op.versionId);
+    case 'deletePolicy':
+      return cloud.deletePolicy(op.name);
+    case 'tagResource':
+      return cloud.tagResource(op.resourceType, op.name, op.tags);
+    case 'untagResource':
+      return cloud.untagResource(op.resourceType, op.name, op.keys);
+    case 'deleteRole':
+      return cloud.deleteRole(op.roleName);
+    case 'deleteMember':
+      return cloud.deleteMember(op.region, op.workspaceId, op.memberId);
     case 'createRole': {
-      const role = await cloud.createRole(op.roleName, op.trustPolicy, op.maxSessionDuration, op.description);
+      const role = await cloud.createRole(op.roleName, op.trustPolicy, op.maxSessionDuration, op.description, op.tags);
       if (role?.roleId) roleIds.set(op.roleName, role.roleId);
       return;
     }

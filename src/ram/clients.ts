@@ -7,6 +7,7 @@ import Ims from '@alicloud/ims20190815';
 import Ram from '@alicloud/ram20150501';
 import { $OpenApiUtil } from '@alicloud/openapi-core';
 import { AiWorkspaceClient } from './aiworkspace.js';
+import { StsClient } from './caller-identity.js';
 import type { RegisterConfig } from '../config/register-schema.js';
 
 // CJS module: under NodeNext the default import is module.exports, and the class is its
@@ -62,6 +63,7 @@ export function maskKeyId(id: string): string {
 export interface AccountClients {
   readonly ims: Ims.default;
   readonly ram: Ram.default;
+  readonly sts: StsClient;
   /** One client per region; PAI workspaces are regional. */
   readonly pai: (region: string) => AiWorkspaceClient;
 }
@@ -77,10 +79,12 @@ export function createClients(credential: Credential, endpoints: Endpoints): Acc
   // IMS and RAM are global services; the region only satisfies the SDK's config check.
   const ims = new Ims.default(sdkConfig(credential, endpoints.ims, protocol, 'cn-hangzhou'));
   const ram = new Ram.default(sdkConfig(credential, endpoints.ram, protocol, 'cn-hangzhou'));
+  const sts = new StsClient(sdkConfig(credential, endpoints.sts, protocol, 'cn-hangzhou'));
   const pai = new Map<string, AiWorkspaceClient>();
   return {
     ims,
     ram,
+    sts,
     pai(region: string) {
       let c = pai.get(region);
       if (!c) {

@@ -3,14 +3,17 @@ import Ram from '@alicloud/ram20150501';
 import { ThrottlingError } from '@alicloud/openapi-core';
 import { DEFAULT_SESSION_DURATION } from '../alibaba.js';
 import { PaiSsoError } from '../errors.js';
+import type { CallerIdentity } from './caller-identity.js';
 import type { AccountClients } from './clients.js';
 import type { WorkspaceMember } from './aiworkspace.js';
-import type { DesiredAccount, PolicyRef } from './desired.js';
-import { memberKey, type ActualAccount, type ActualRole, type SamlProviderState } from './plan.js';
+import type { PolicyRef, Tags } from './desired.js';
+import type { ResourceType, SamlProviderState } from './plan-types.js';
+import { sameStatements, statementsOf } from './trust.js';
 
-// Typed, retried wrappers around the handful of IMS, RAM and AIWorkspace calls `register`
-// makes, and readAccount, which reads one account's actual state through them. Callers get
-// plain values or a CloudCallError whose message is safe to print.
+// Typed, retried wrappers around the IMS, RAM, STS and AIWorkspace calls `register` makes;
+// every create is safe to repeat after a lost answer, every delete after its target is
+// gone. Callers get plain values or a CloudCallError whose message is safe to print.
+// read-account.ts reads one account's actual state through them.
 
 export interface RetryOptions {
   readonly attempts: number;
@@ -82,7 +85,7 @@ function fields(err: unknown): ErrorFields {
   // Ours carries Alibaba's code as apiCode (its `code` is PAI_SSO_CLOUD_CALL).
   if (err instanceof CloudCallError)
     return { code: err.apiCode, statusCode: err.statusCode, requestId: err.requestId, message: err.message };
-  return err && typeof err === 'object' ? (err) : {};
+  return err && typeof err === 'object' ? err : {};
 }
 
 const RETRYABLE_NETWORK = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED', 'ReadTimeout', 'ConnectTimeout']);
@@ -95,7 +98,7 @@ export function isRetryable(err: unknown): boolean {
   if (typeof f.statusCode === 'number') return f.statusCode >= 500;
   // A gateway's HTML error page reaches us as a JSON SyntaxError with no status.
   if (err instanceof SyntaxError) return true;
-  return RETRYABLE_NETWORK.has(code) || /timeout/i.test(String(f.message ?? ''));
+  return RETRYABLE_NETWORK.has(code) || /timeout/i.test(typeof f.message === 'string' ? f.message : '');
 }
 
 /**
@@ -108,9 +111,10 @@ export function isNotFound(err: unknown): boolean {
   return typeof code === 'string' && code.startsWith('EntityNotExist');
 }
 
+/** RAM and IMS answer `EntityAlreadyExists.*`; AIWorkspace `MemberAlreadyExists`-style codes. */
 export function isAlreadyExists(err: unknown): boolean {
   const code = fields(err).code;
-  return typeof code === 'string' && code.startsWith('EntityAlreadyExists');
+  return typeof code === 'string' && /^EntityAlreadyExists|AlreadyExist/.test(code);
 }
 
 /** The server's message without the SDK's decorations, and never a URL with its query. */
@@ -134,20 +138,29 @@ export interface CallHooks {
   readonly retry: RetryOptions;
   /** Told about each retry, so the operator sees why a run is slow. */
   readonly onRetry?: (api: string, attempt: number, delayMs: number, err: CloudCallError) => void;
+  /** Told when a create failed but a read shows it happened (its answer was lost). */
+  readonly onRecovered?: (api: string, what: string, err: CloudCallError) => void;
 }
 
 /**
  * Runs `fn` with exponential backoff and full jitter on throttling, 5xx and network
- * errors; the SDK's own retry is off by default. A create that times out may have
- * succeeded, so an `EntityAlreadyExists` on a *retry* of a create means it did.
+ * errors; the SDK's own retry is off by default. `ifExists` answers `…AlreadyExists` for
+ * calls whose "already there" is exactly the state wanted (attaching a policy, adding a PAI
+ * role); creates of whole resources compare what they find instead (Cloud.#create).
  */
-export async function withRetry<T>(api: string, hooks: CallHooks, fn: () => Promise<T>, onAlreadyExistsAfterRetry?: () => T): Promise<T> {
+export async function withRetry<T>(
+  api: string,
+  hooks: CallHooks,
+  fn: () => Promise<T>,
+  ifExists?: () => T,
+  anyAttempt = false,
+): Promise<T> {
   const { retry } = hooks;
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
-      if (attempt > 1 && onAlreadyExistsAfterRetry && isAlreadyExists(err)) return onAlreadyExistsAfterRetry();
+      if ((attempt > 1 || anyAttempt) && ifExists && isAlreadyExists(err)) return ifExists();
       if (attempt >= retry.attempts || !isRetryable(err)) throw toCloudError(api, err);
       const ceiling = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
       const retryAfter = fields(err).retryAfter;
@@ -169,6 +182,42 @@ export interface RoleState {
   readonly description: string | undefined;
 }
 
+export interface PolicyState {
+  /** The default version's document. */
+  readonly document: string;
+  readonly description: string | undefined;
+}
+
+/**
+ * What a read after a lost or refused create found: the resource as it was sent (`same`),
+ * nothing (`absent`: the create did not happen), or something else (`conflict`: why).
+ */
+export type CreateCheck = { readonly kind: 'same' } | { readonly kind: 'absent' } | { readonly kind: 'conflict'; readonly why: string };
+
+/** A create found the resource already there, different from what register sent. */
+export class CreateConflictError extends PaiSsoError {
+  constructor(api: string, what: string, why: string) {
+    super(
+      'PAI_SSO_CREATE_CONFLICT',
+      'runtime',
+      `${api} ${what}: it already exists but differs from what register sent (${why}); someone else created or changed it since the plan: run \`pai-sso register plan\` again`,
+    );
+  }
+}
+
+/** Same statements, whatever their order or list spelling. */
+function sameTrust(a: string, b: string): boolean {
+  try {
+    return sameStatements(statementsOf(JSON.parse(a)), statementsOf(JSON.parse(b)));
+  } catch {
+    return a === b;
+  }
+}
+const samePolicyDocument = sameTrust;
+
+const tagsOf = (rows: ReadonlyArray<{ tagKey?: string; tagValue?: string }>): Record<string, string> =>
+  Object.fromEntries(rows.filter((r) => r.tagKey).map((r) => [r.tagKey ?? '', r.tagValue ?? '']));
+
 /** One account's view of the cloud, in the terms the planner uses. */
 export class Cloud {
   constructor(
@@ -185,8 +234,55 @@ export class Cloud {
     }
   }
 
-  #do<T>(api: string, fn: () => Promise<T>, ifExisted?: () => T): Promise<T> {
-    return withRetry(api, this.hooks, fn, ifExisted);
+  #do<T>(api: string, fn: () => Promise<T>, ifExists?: () => T, anyAttempt = false): Promise<T> {
+    return withRetry(api, this.hooks, fn, ifExists, anyAttempt);
+  }
+
+  /** A delete whose target is already gone has done its job (also after a lost response). */
+  async #delete(api: string, fn: () => Promise<unknown>, gone: RegExp): Promise<void> {
+    try {
+      await withRetry(api, this.hooks, fn);
+    } catch (err) {
+      if (!(err instanceof CloudCallError && gone.test(err.apiCode ?? ''))) throw err;
+    }
+  }
+
+  /**
+   * A create that is safe to repeat. A create's answer can be lost after the cloud made the
+   * resource (a reset connection, a timeout, a 5xx from a proxy), and the retry then meets
+   * `EntityAlreadyExists` or, for calls without such a check (CreatePolicyVersion), makes a
+   * second resource. So after any retryable failure and on `…AlreadyExist…`, `check` reads
+   * the resource and compares it with what was sent: the same means the create happened;
+   * absent means retry; anything else is a conflict nobody should paper over.
+   */
+  async #create(api: string, what: string, fn: () => Promise<unknown>, check: () => Promise<CreateCheck>): Promise<void> {
+    const { retry } = this.hooks;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await fn();
+        return;
+      } catch (err) {
+        const exists = isAlreadyExists(err);
+        if (exists || isRetryable(err)) {
+          const found = await check();
+          if (found.kind === 'same') {
+            this.hooks.onRecovered?.(api, what, toCloudError(api, err));
+            return;
+          }
+          if (found.kind === 'conflict') throw new CreateConflictError(api, what, found.why);
+          if (exists) throw toCloudError(api, err);
+        }
+        if (attempt >= retry.attempts || !isRetryable(err)) throw toCloudError(api, err);
+        const delay = Math.round(Math.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1)));
+        this.hooks.onRetry?.(api, attempt, delay, toCloudError(api, err));
+        await retry.sleep(delay);
+      }
+    }
+  }
+
+  async getCallerIdentity(): Promise<CallerIdentity> {
+    const res = await this.#do('sts:GetCallerIdentity', () => this.clients.sts.getCallerIdentity());
+    return res;
   }
 
   async getSamlProvider(name: string): Promise<SamlProviderState | null> {
@@ -204,15 +300,28 @@ export class Cloud {
   }
 
   async createSamlProvider(name: string, metadataBase64: string, description: string, authnSignAlgo: string): Promise<void> {
-    await this.#do('ims:CreateSAMLProvider', () =>
-      this.clients.ims.createSAMLProvider(
-        new Ims.CreateSAMLProviderRequest({
-          SAMLProviderName: name,
-          encodedSAMLMetadataDocument: metadataBase64,
-          description,
-          authnSignAlgo,
-        }),
-      ),
+    await this.#create(
+      'ims:CreateSAMLProvider',
+      name,
+      () =>
+        this.clients.ims.createSAMLProvider(
+          new Ims.CreateSAMLProviderRequest({
+            SAMLProviderName: name,
+            encodedSAMLMetadataDocument: metadataBase64,
+            description,
+            authnSignAlgo,
+          }),
+        ),
+      async () => {
+        const p = await this.getSamlProvider(name);
+        if (!p) return { kind: 'absent' };
+        const why = [
+          ...(p.metadataBase64 !== metadataBase64 ? ['other metadata'] : []),
+          ...((p.description ?? '') !== description ? [`description "${p.description ?? ''}"`] : []),
+          ...(p.authnSignAlgo && p.authnSignAlgo !== authnSignAlgo ? [`AuthnSignAlgo ${p.authnSignAlgo}`] : []),
+        ];
+        return why.length ? { kind: 'conflict', why: why.join(', ') } : { kind: 'same' };
+      },
     );
   }
 
@@ -240,30 +349,62 @@ export class Cloud {
     trustPolicy: string,
     maxSessionDuration: number,
     description: string | undefined,
+    tags: Tags,
   ): Promise<RoleState | undefined> {
-    const res = await this.#do(
+    let created: RoleState | undefined;
+    await this.#create(
       'ram:CreateRole',
+      name,
       async () => {
         const r = await this.clients.ram.createRole(
-          new Ram.CreateRoleRequest({ roleName: name, assumeRolePolicyDocument: trustPolicy, maxSessionDuration, description }),
+          new Ram.CreateRoleRequest({
+            roleName: name,
+            assumeRolePolicyDocument: trustPolicy,
+            maxSessionDuration,
+            description,
+            tag: Object.entries(tags).map(([key, value]) => new Ram.CreateRoleRequestTag({ key, value })),
+          }),
         );
-        return r.body?.role;
+        if (r.body?.role) created = roleState(r.body.role, { trustPolicy, maxSessionDuration });
       },
-      () => undefined,
+      async () => {
+        const r = await this.getRole(name);
+        if (!r) return { kind: 'absent' };
+        const have = await this.listTags('role', [name]);
+        const why = [
+          ...(!sameTrust(r.trustPolicy, trustPolicy) ? ['another trust policy'] : []),
+          ...(r.maxSessionDuration !== maxSessionDuration ? [`MaxSessionDuration ${r.maxSessionDuration}`] : []),
+          ...(description !== undefined && r.description !== description ? [`description "${r.description ?? ''}"`] : []),
+          ...Object.entries(tags)
+            .filter(([k, v]) => have.get(name)?.[k] !== v)
+            .map(([k]) => `tag ${k} ${have.get(name)?.[k] === undefined ? 'missing' : `is ${have.get(name)?.[k]}`}`),
+        ];
+        if (why.length) return { kind: 'conflict', why: why.join(', ') };
+        created = r;
+        return { kind: 'same' };
+      },
     );
-    if (!res) return (await this.getRole(name)) ?? undefined;
-    return roleState(res, { trustPolicy, maxSessionDuration });
+    return created ?? (await this.getRole(name)) ?? undefined;
   }
 
-  async updateRole(name: string, change: { trustPolicy?: string; maxSessionDuration?: number }): Promise<void> {
+  async updateRole(name: string, change: { trustPolicy?: string; maxSessionDuration?: number; description?: string }): Promise<void> {
     await this.#do('ram:UpdateRole', () =>
       this.clients.ram.updateRole(
         new Ram.UpdateRoleRequest({
           roleName: name,
           newAssumeRolePolicyDocument: change.trustPolicy,
           newMaxSessionDuration: change.maxSessionDuration,
+          newDescription: change.description,
         }),
       ),
+    );
+  }
+
+  async deleteRole(name: string): Promise<void> {
+    await this.#delete(
+      'ram:DeleteRole',
+      () => this.clients.ram.deleteRole(new Ram.DeleteRoleRequest({ roleName: name })),
+      /^EntityNotExist\.Role$/,
     );
   }
 
@@ -278,6 +419,7 @@ export class Cloud {
   }
 
   async attachPolicy(roleName: string, policy: PolicyRef): Promise<void> {
+    // Attached already (a lost response, or someone else) is the state we wanted.
     await this.#do(
       'ram:AttachPolicyToRole',
       () =>
@@ -285,47 +427,204 @@ export class Cloud {
           new Ram.AttachPolicyToRoleRequest({ roleName, policyName: policy.name, policyType: policy.type }),
         ),
       () => undefined,
+      true,
     );
   }
 
   async detachPolicy(roleName: string, policy: PolicyRef): Promise<void> {
-    try {
-      await this.#do('ram:DetachPolicyFromRole', () =>
+    // Already detached is the state we wanted.
+    await this.#delete(
+      'ram:DetachPolicyFromRole',
+      () =>
         this.clients.ram.detachPolicyFromRole(
           new Ram.DetachPolicyFromRoleRequest({ roleName, policyName: policy.name, policyType: policy.type }),
         ),
-      );
-    } catch (err) {
-      // Already detached is the state we wanted.
-      if (!(err instanceof CloudCallError && err.apiCode?.startsWith('EntityNotExist.Role.Policy'))) throw err;
-    }
+      /^EntityNotExist\.Role\.Policy/,
+    );
   }
 
-  /** The default version's document of a Custom policy, or null when the policy does not exist. */
-  async getCustomPolicyDocument(name: string): Promise<string | null> {
+  /** A Custom policy's default document and description, or null when the policy does not exist. */
+  async getCustomPolicy(name: string): Promise<PolicyState | null> {
     const res = await this.#get('ram:GetPolicy', () =>
       this.clients.ram.getPolicy(new Ram.GetPolicyRequest({ policyName: name, policyType: 'Custom' })),
     );
     if (!res?.body?.policy) return null;
-    return res.body.defaultPolicyVersion?.policyDocument ?? res.body.policy.policyDocument ?? '';
+    return {
+      document: res.body.defaultPolicyVersion?.policyDocument ?? res.body.policy.policyDocument ?? '',
+      description: res.body.policy.description,
+    };
   }
 
-  async createPolicy(name: string, document: string, description: string): Promise<void> {
-    await this.#do('ram:CreatePolicy', () =>
-      this.clients.ram.createPolicy(new Ram.CreatePolicyRequest({ policyName: name, policyDocument: document, description })),
+  async createPolicy(name: string, document: string, description: string, tags: Tags): Promise<void> {
+    await this.#create(
+      'ram:CreatePolicy',
+      name,
+      () =>
+        this.clients.ram.createPolicy(
+          new Ram.CreatePolicyRequest({
+            policyName: name,
+            policyDocument: document,
+            description,
+            tag: Object.entries(tags).map(([key, value]) => new Ram.CreatePolicyRequestTag({ key, value })),
+          }),
+        ),
+      async () => {
+        const p = await this.getCustomPolicy(name);
+        if (!p) return { kind: 'absent' };
+        const have = (await this.listTags('policy', [name])).get(name) ?? {};
+        const why = [
+          ...(!samePolicyDocument(p.document, document) ? ['another document'] : []),
+          ...((p.description ?? '') !== description ? [`description "${p.description ?? ''}"`] : []),
+          ...Object.entries(tags)
+            .filter(([k, v]) => have[k] !== v)
+            .map(([k]) => `tag ${k} ${have[k] === undefined ? 'missing' : `is ${have[k]}`}`),
+        ];
+        return why.length ? { kind: 'conflict', why: why.join(', ') } : { kind: 'same' };
+      },
     );
   }
 
+  /** A create-if-absent for lock.ts: 'held' when the policy exists with another description. */
+  async createLockPolicy(name: string, document: string, description: string): Promise<'created' | 'held'> {
+    try {
+      await this.#create(
+        'ram:CreatePolicy',
+        name,
+        () => this.clients.ram.createPolicy(new Ram.CreatePolicyRequest({ policyName: name, policyDocument: document, description })),
+        async () => {
+          const p = await this.getCustomPolicy(name);
+          if (!p) return { kind: 'absent' };
+          return p.description === description ? { kind: 'same' } : { kind: 'conflict', why: 'held' };
+        },
+      );
+      return 'created';
+    } catch (err) {
+      if (err instanceof CreateConflictError) return 'held';
+      throw err;
+    }
+  }
+
   async createPolicyVersion(name: string, document: string, rotate: boolean): Promise<void> {
-    await this.#do('ram:CreatePolicyVersion', () =>
-      this.clients.ram.createPolicyVersion(
-        new Ram.CreatePolicyVersionRequest({
-          policyName: name,
-          policyDocument: document,
-          setAsDefault: true,
-          rotateStrategy: rotate ? 'DeleteOldestNonDefaultVersionWhenLimitExceeded' : 'None',
+    await this.#create(
+      'ram:CreatePolicyVersion',
+      name,
+      () =>
+        this.clients.ram.createPolicyVersion(
+          new Ram.CreatePolicyVersionRequest({
+            policyName: name,
+            policyDocument: document,
+            setAsDefault: true,
+            rotateStrategy: rotate ? 'DeleteOldestNonDefaultVersionWhenLimitExceeded' : 'None',
+          }),
+        ),
+      // The version is created and made the default in one call: a default that already
+      // reads as the new document means a lost answer, and another version would be a copy.
+      async () => {
+        const p = await this.getCustomPolicy(name);
+        if (!p) return { kind: 'conflict', why: 'the policy no longer exists' };
+        return samePolicyDocument(p.document, document) ? { kind: 'same' } : { kind: 'absent' };
+      },
+    );
+  }
+
+  async updatePolicyDescription(name: string, description: string): Promise<void> {
+    await this.#do('ram:UpdatePolicyDescription', () =>
+      this.clients.ram.updatePolicyDescription(new Ram.UpdatePolicyDescriptionRequest({ policyName: name, newDescription: description })),
+    );
+  }
+
+  async listPolicyVersions(name: string): Promise<Array<{ versionId: string; isDefault: boolean }>> {
+    const res = await this.#get('ram:ListPolicyVersions', () =>
+      this.clients.ram.listPolicyVersions(new Ram.ListPolicyVersionsRequest({ policyName: name, policyType: 'Custom' })),
+    );
+    return (res?.body?.policyVersions?.policyVersion ?? []).map((v) => ({
+      versionId: v.versionId ?? '',
+      isDefault: v.isDefaultVersion === true,
+    }));
+  }
+
+  async deletePolicyVersion(name: string, versionId: string): Promise<void> {
+    await this.#delete(
+      'ram:DeletePolicyVersion',
+      () => this.clients.ram.deletePolicyVersion(new Ram.DeletePolicyVersionRequest({ policyName: name, versionId })),
+      /^EntityNotExist\.Policy/,
+    );
+  }
+
+  async deletePolicy(name: string): Promise<void> {
+    await this.#delete(
+      'ram:DeletePolicy',
+      () => this.clients.ram.deletePolicy(new Ram.DeletePolicyRequest({ policyName: name })),
+      /^EntityNotExist\.Policy$/,
+    );
+  }
+
+  /** The roles, users and groups a Custom policy is attached to. */
+  async listEntitiesForPolicy(name: string): Promise<{ roles: string[]; others: string[] }> {
+    const res = await this.#get('ram:ListEntitiesForPolicy', () =>
+      this.clients.ram.listEntitiesForPolicy(new Ram.ListEntitiesForPolicyRequest({ policyName: name, policyType: 'Custom' })),
+    );
+    const b = res?.body;
+    return {
+      roles: (b?.roles?.role ?? []).map((r) => r.roleName ?? ''),
+      others: [
+        ...(b?.users?.user ?? []).map((u) => `user/${u.userName ?? ''}`),
+        ...(b?.groups?.group ?? []).map((g) => `group/${g.groupName ?? ''}`),
+      ],
+    };
+  }
+
+  /** Tags of the named roles or policies (at most 50 names a call), by name. */
+  async listTags(type: ResourceType, names: readonly string[]): Promise<Map<string, Record<string, string>>> {
+    const out = new Map<string, Record<string, string>>(names.map((n) => [n, {}]));
+    for (let i = 0; i < names.length; i += 50) {
+      const batch = names.slice(i, i + 50);
+      for (const row of await this.#listTagRows(type, { resourceNames: batch })) {
+        const name = row.resourceName ?? '';
+        out.set(name, { ...out.get(name), ...tagsOf([row]) });
+      }
+    }
+    return out;
+  }
+
+  /** Names of the roles or policies carrying the tag key=value. */
+  async findTagged(type: ResourceType, key: string, value: string): Promise<string[]> {
+    const rows = await this.#listTagRows(type, { tag: [new Ram.ListTagResourcesRequestTag({ key, value })] });
+    return [...new Set(rows.map((r) => r.resourceName ?? ''))].filter(Boolean).sort();
+  }
+
+  async #listTagRows(
+    type: ResourceType,
+    filter: { resourceNames?: string[]; tag?: Ram.ListTagResourcesRequestTag[] },
+  ): Promise<Array<{ resourceName?: string; tagKey?: string; tagValue?: string }>> {
+    const rows: Array<{ resourceName?: string; tagKey?: string; tagValue?: string }> = [];
+    let nextToken: string | undefined;
+    for (let page = 0; page < 100; page++) {
+      const res = await this.#do('ram:ListTagResources', () =>
+        this.clients.ram.listTagResources(new Ram.ListTagResourcesRequest({ resourceType: type, pageSize: 100, nextToken, ...filter })),
+      );
+      rows.push(...(res.body?.tagResources ?? []));
+      nextToken = res.body?.nextToken;
+      if (!nextToken) break;
+    }
+    return rows;
+  }
+
+  async tagResource(type: ResourceType, name: string, tags: Tags): Promise<void> {
+    await this.#do('ram:TagResources', () =>
+      this.clients.ram.tagResources(
+        new Ram.TagResourcesRequest({
+          resourceType: type,
+          resourceNames: [name],
+          tag: Object.entries(tags).map(([key, value]) => new Ram.TagResourcesRequestTag({ key, value })),
         }),
       ),
+    );
+  }
+
+  async untagResource(type: ResourceType, name: string, keys: readonly string[]): Promise<void> {
+    await this.#do('ram:UntagResources', () =>
+      this.clients.ram.untagResources(new Ram.UntagResourcesRequest({ resourceType: type, resourceNames: [name], tagKeys: [...keys] })),
     );
   }
 
@@ -336,10 +635,16 @@ export class Cloud {
   }
 
   async createMember(region: string, workspaceId: string, userId: string, roles: readonly string[]): Promise<void> {
-    await this.#do(
+    await this.#create(
       'aiworkspace:CreateMember',
+      `${userId} in workspace ${workspaceId}`,
       () => this.clients.pai(region).createMember(workspaceId, userId, roles),
-      () => undefined,
+      async () => {
+        const m = await this.findMember(region, workspaceId, userId);
+        if (!m) return { kind: 'absent' };
+        const missing = roles.filter((r) => !m.roles.includes(r));
+        return missing.length ? { kind: 'conflict', why: `member ${m.memberId} lacks ${missing.join(', ')}` } : { kind: 'same' };
+      },
     );
   }
 
@@ -348,11 +653,20 @@ export class Cloud {
       'aiworkspace:AddMemberRole',
       () => this.clients.pai(region).addMemberRole(workspaceId, memberId, role),
       () => undefined,
+      true,
     );
   }
 
   async removeMemberRole(region: string, workspaceId: string, memberId: string, role: string): Promise<void> {
     await this.#do('aiworkspace:RemoveMemberRole', () => this.clients.pai(region).removeMemberRole(workspaceId, memberId, role));
+  }
+
+  async deleteMember(region: string, workspaceId: string, memberId: string): Promise<void> {
+    await this.#delete(
+      'aiworkspace:DeleteMembers',
+      () => this.clients.pai(region).deleteMembers(workspaceId, [memberId]),
+      /^MemberNotExist/,
+    );
   }
 }
 
@@ -361,40 +675,4 @@ export class AccountMismatchError extends PaiSsoError {
   constructor(message: string, options?: ErrorOptions) {
     super('PAI_SSO_ACCOUNT_MISMATCH', 'runtime', message, options);
   }
-}
-
-/** `acs:ram::123:role/x` -> `123`. */
-const arnAccount = (arn: string): string | undefined => /^acs:[a-z]+:[^:]*:([^:]+):/.exec(arn)?.[1];
-
-function checkArn(want: DesiredAccount, arn: string, what: string): void {
-  const got = arnAccount(arn);
-  if (got && got !== want.accountId) {
-    throw new AccountMismatchError(
-      `account "${want.key}": the credential reaches account ${got} (${what} is ${arn}) but the config says ${want.accountId}; ` +
-        'use credentials of the configured account (register.accounts.<key>.profile) or fix accounts.<key>.accountId',
-    );
-  }
-}
-
-/** The actual state of everything `want` names, checking each ARN belongs to the configured account. */
-export async function readAccount(cloud: Cloud, want: DesiredAccount): Promise<ActualAccount> {
-  const provider = await cloud.getSamlProvider(want.provider.name);
-  if (provider) checkArn(want, provider.arn, `saml-provider ${want.provider.name}`);
-  const paiPolicyDocument = want.paiPolicy ? await cloud.getCustomPolicyDocument(want.paiPolicy.name) : undefined;
-  const roles = new Map<string, ActualRole | null>();
-  const members = new Map<string, WorkspaceMember | null>();
-  for (const r of want.roles) {
-    const role = await cloud.getRole(r.roleName);
-    if (!role) {
-      roles.set(r.roleName, null);
-      continue;
-    }
-    checkArn(want, role.arn, `role ${r.roleName}`);
-    const attached = await cloud.listPoliciesForRole(r.roleName);
-    roles.set(r.roleName, { ...role, attached });
-    for (const ws of r.workspaces) {
-      members.set(memberKey(ws.id, r.roleName), await cloud.findMember(ws.region, ws.id, role.roleId));
-    }
-  }
-  return { provider, paiPolicyDocument, roles, members };
 }

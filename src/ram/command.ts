@@ -3,20 +3,23 @@ import { parseArgs } from 'node:util';
 import type { Config } from '../config/schema.js';
 import type { KeyMaterial } from '../keys/store.js';
 import { EXIT, UsageError, exitCodeFor } from '../errors.js';
-import { readLine, type CliIo } from '../cli/io.js';
+import { readLine, type RegisterIo } from './terminal.js';
+import { ADDRESS_PATTERN } from '../config/register-schema.js';
 import { ApplyError, applyAccount } from './apply.js';
 import { createClients, credentialSecrets, resolveCredential, type AccountClients, type Credential } from './clients.js';
-import { Cloud, DEFAULT_RETRY, readAccount, type RetryOptions } from './cloud.js';
+import { Cloud, DEFAULT_RETRY, type RetryOptions } from './cloud.js';
 import { desiredState, registerSettings, type DesiredAccount } from './desired.js';
+import { lockAccount, lockFile, type Release } from './lock.js';
 import { operatorPolicy } from './operator-policy.js';
-import { hasChanges, planAccount, type AccountPlan, type ActualAccount } from './plan.js';
+import { blockedItems, hasChanges, hasDrift, planAccount, type AccountPlan, type ActualAccount, type PlanOptions } from './plan.js';
+import { readAccount, verifyAccount } from './read-account.js';
 import { renderPlanJson, renderPlanText } from './render.js';
 
 // `pai-sso register <plan|apply|policy>`. Exit codes are those of every pai-sso command
 // (EXIT in src/errors.ts): 0 nothing to change or done, 3 plan shows drift, 1 cloud or
 // credential failure, 2 bad usage.
 
-export interface RegisterContext extends CliIo {
+export interface RegisterContext extends RegisterIo {
   readonly config: Config;
   readonly configPath: string;
   readonly keys: KeyMaterial;
@@ -39,9 +42,14 @@ commands:
 
 options:
   --account <key>   only this account (a key of accounts:); default: all
-  --prune           also detach policies, drop trust statements and PAI roles that the
-                    config does not name (plan shows what; nothing is deleted without it)
-  --json            plan/policy: machine-readable output
+  --prune           also remove what the config does not name: trust statements, policies
+                    and PAI roles others added, and what register created that left the
+                    config (a role's trust in the provider, memberships, policies)
+  --delete-roles    with --prune: delete roles that left the config instead of only
+                    revoking their trust (after detaching policies and leaving workspaces)
+  --adopt <addr>    take over an existing resource register did not create, e.g.
+                    role/pai-admin (repeatable; also register.adopt in the config)
+  --json            plan: machine-readable output
   --yes, -y         apply: do not ask (required without a terminal)
 
 credentials: ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET[/_SECURITY_TOKEN], register.accounts.<key>.profile
@@ -52,15 +60,24 @@ interface Options {
   readonly command: 'plan' | 'apply' | 'policy';
   readonly json: boolean;
   readonly prune: boolean;
+  readonly deleteRoles: boolean;
+  readonly adopt: readonly string[];
   readonly yes: boolean;
   readonly account: string | undefined;
 }
 
 // Each command takes only the flags that mean something to it.
-const COMMON = { prune: { type: 'boolean' }, account: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+const COMMON = {
+  prune: { type: 'boolean' },
+  'delete-roles': { type: 'boolean' },
+  account: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+const ADOPT = { adopt: { type: 'string', multiple: true } } as const;
 const FLAGS = {
-  plan: { ...COMMON, json: { type: 'boolean' } },
-  apply: { ...COMMON, yes: { type: 'boolean', short: 'y' } },
+  plan: { ...COMMON, ...ADOPT, json: { type: 'boolean' } },
+  apply: { ...COMMON, ...ADOPT, yes: { type: 'boolean', short: 'y' } },
+  // --json is accepted for older scripts; the policy is always plain JSON.
   policy: { ...COMMON, json: { type: 'boolean' } },
 } as const;
 
@@ -74,7 +91,33 @@ function parseRegisterArgs(args: readonly string[]): Options | 'help' {
   const { values } = parseArgs({ args: rest, options: FLAGS[command] as typeof FLAGS.plan & typeof FLAGS.apply });
   if (values.help) return 'help';
   if (values.account === '') throw new UsageError('--account needs an account key');
-  return { command, json: values.json ?? false, prune: values.prune ?? false, yes: values.yes ?? false, account: values.account };
+  const deleteRoles = values['delete-roles'] ?? false;
+  if (deleteRoles && !values.prune) throw new UsageError('--delete-roles only goes with --prune');
+  const adopt = values.adopt ?? [];
+  for (const a of adopt) {
+    if (!new RegExp(ADDRESS_PATTERN).test(a))
+      throw new UsageError(`--adopt ${a}: expected role/<name>, policy/<name> or saml-provider/<name>`);
+  }
+  return {
+    command,
+    json: values.json ?? false,
+    prune: values.prune ?? false,
+    deleteRoles,
+    adopt,
+    yes: values.yes ?? false,
+    account: values.account,
+  };
+}
+
+/** Every resource address the config names in these accounts, for checking --adopt. */
+function addresses(accounts: readonly DesiredAccount[]): Set<string> {
+  return new Set(
+    accounts.flatMap((a) => [
+      `saml-provider/${a.provider.name}`,
+      ...(a.paiPolicy ? [`policy/${a.paiPolicy.name}`] : []),
+      ...a.roles.map((r) => `role/${r.roleName}`),
+    ]),
+  );
 }
 
 /** Every line leaves through here, scrubbed of any secret we know about. */
@@ -115,6 +158,7 @@ async function connect(want: DesiredAccount, ctx: RegisterContext, out: Output, 
   } catch (err) {
     throw new Error(
       `account "${want.key}": no usable credential from ${source.description}: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
     );
   }
   const clients: AccountClients = createClients(credential, registerSettings(ctx.config).endpoints);
@@ -122,8 +166,25 @@ async function connect(want: DesiredAccount, ctx: RegisterContext, out: Output, 
     retry,
     onRetry: (api, attempt, delay, err) =>
       out.stderr(`retrying ${api} in ${delay} ms (attempt ${attempt + 1}/${retry.attempts}): ${err.apiCode ?? 'error'}\n`),
+    onRecovered: (api, what, err) =>
+      out.stderr(`${api} ${what}: the call failed (${err.apiCode ?? 'error'}) but a read shows it took effect; its answer was lost\n`),
   });
 }
+
+/** Reads every account and plans it; the account check has already passed. */
+async function planAll(sessions: ReadonlyArray<Omit<Session, 'actual' | 'plan'>>, opts: PlanOptions): Promise<Session[]> {
+  const out: Session[] = [];
+  for (const s of sessions) {
+    const actual = await readAccount(s.cloud, s.want);
+    out.push({ ...s, actual, plan: planAccount(s.want, actual, opts) });
+  }
+  return out;
+}
+
+const fail = (out: Output, err: unknown): number => {
+  out.stderr(`pai-sso register: ${(err as Error).message}\n`);
+  return exitCodeFor(err);
+};
 
 export async function runRegister(args: string[], ctx: RegisterContext, deps: RegisterDeps = {}): Promise<number> {
   const out = new Output(ctx.stdout, ctx.stderr);
@@ -147,7 +208,7 @@ export async function runRegister(args: string[], ctx: RegisterContext, deps: Re
     accounts = desiredState(ctx.config, ctx.keys, document);
   } catch (err) {
     out.stderr(`pai-sso register: cannot build the desired state: ${(err as Error).message}\n`);
-    return EXIT.failure;
+    return exitCodeFor(err);
   }
   if (opts.account !== undefined) {
     const key = opts.account;
@@ -159,40 +220,110 @@ export async function runRegister(args: string[], ctx: RegisterContext, deps: Re
   }
 
   if (opts.command === 'policy') {
-    const policies = accounts.map((a) => ({ key: a.key, accountId: a.accountId, policy: operatorPolicy(a, { prune: opts.prune }) }));
-    if (opts.json) out.stdout(`${JSON.stringify(Object.fromEntries(policies.map((p) => [p.key, p.policy])), null, 2)}\n`);
-    else {
-      for (const p of policies) {
-        out.stdout(
-          `# RAM policy for the credential that runs \`pai-sso register\` on account ${p.key} (${p.accountId})${opts.prune ? ', with --prune' : ''}\n`,
-        );
-        out.stdout(`${JSON.stringify(p.policy, null, 2)}\n`);
-      }
+    if (accounts.length > 1) {
+      out.stderr(
+        `pai-sso register: the config has ${accounts.length} accounts; print one policy at a time with --account <key> (${accounts.map((a) => a.key).join(', ')})\n`,
+      );
+      return EXIT.usage;
     }
+    const [account] = accounts;
+    if (account) out.stdout(`${JSON.stringify(operatorPolicy(account, { prune: opts.prune, deleteRoles: opts.deleteRoles }), null, 2)}\n`);
     return EXIT.ok;
   }
 
+  const known = addresses(accounts);
+  const unknown = opts.adopt.filter((a) => !known.has(a));
+  if (unknown.length) {
+    out.stderr(`pai-sso register: --adopt ${unknown.join(', ')}: not a resource the config names (${[...known].join(', ')})\n`);
+    return EXIT.usage;
+  }
+  const planOpts: PlanOptions = { prune: opts.prune, deleteRoles: opts.deleteRoles, adopt: opts.adopt };
+
+  if (opts.command === 'apply' && !opts.yes && !ctx.stdin.isTTY) {
+    out.stderr('pai-sso register: refusing to apply without a terminal to confirm; review `pai-sso register plan` and rerun with --yes\n');
+    return EXIT.usage;
+  }
+
   const retry: RetryOptions = { ...DEFAULT_RETRY, ...deps.retry };
-  const sessions: Session[] = [];
+  const connected: Array<Omit<Session, 'actual' | 'plan'>> = [];
   try {
+    // Who the credential is, for every account, before anything is read.
     for (const want of accounts) {
       const cloud = await connect(want, ctx, out, retry);
-      const actual = await readAccount(cloud, want);
-      sessions.push({ want, cloud, actual, plan: planAccount(want, actual, { prune: opts.prune }) });
+      await verifyAccount(cloud, want);
+      connected.push({ want, cloud });
     }
   } catch (err) {
-    out.stderr(`pai-sso register: ${(err as Error).message}\n`);
-    return EXIT.failure;
+    return fail(out, err);
   }
-  const plans = sessions.map((s) => s.plan);
 
   if (opts.command === 'plan') {
+    let plans: AccountPlan[];
+    try {
+      plans = (await planAll(connected, planOpts)).map((s) => s.plan);
+    } catch (err) {
+      return fail(out, err);
+    }
     out.stdout(opts.json ? renderPlanJson(plans) : renderPlanText(plans));
-    return hasChanges(plans) ? EXIT.drift : EXIT.ok;
+    return hasDrift(plans) ? EXIT.drift : EXIT.ok;
   }
 
+  const releases: Release[] = [];
+  try {
+    releases.push(await lockFile(ctx.configPath));
+    const shown = await planAll(connected, planOpts);
+    const confirmed = await confirm(shown, opts, ctx, out);
+    if (confirmed !== 'go') return confirmed;
+    // Writes ahead: lock every account in the cloud, in config order, and plan again under
+    // the lock; apply only if that is still the plan that was confirmed.
+    for (const s of connected) releases.push(await lockAccount(s.cloud, s.want.key, s.want.accountId));
+    const sessions = await planAll(connected, planOpts);
+    const calls = (list: readonly Session[]) => JSON.stringify(list.map((x) => x.plan.items.map((i) => i.ops)));
+    if (calls(sessions) !== calls(shown)) {
+      out.stdout(renderPlanText(sessions.map((x) => x.plan)));
+      out.stderr(
+        'pai-sso register: the cloud changed after the plan was shown (see the plan above); nothing was applied: review it and rerun\n',
+      );
+      return EXIT.failure;
+    }
+    return await applySessions(sessions, out);
+  } catch (err) {
+    return fail(out, err);
+  } finally {
+    for (const release of releases.reverse()) {
+      try {
+        await release();
+      } catch (err) {
+        out.stderr(`pai-sso register: could not release a lock: ${(err as Error).message}\n`);
+      }
+    }
+  }
+}
+
+function orphanNote(plans: readonly AccountPlan[], out: Output): void {
+  const orphans = plans.flatMap((p) => p.items.filter((i) => i.action === 'orphan').map((i) => `[${p.key}] ${i.address}`));
+  if (orphans.length)
+    out.stderr(
+      `pai-sso register: still granting access although the config no longer names them: ${orphans.join(', ')}; rerun with --prune\n`,
+    );
+}
+
+/** Shows the plan and decides: 'go', or the exit code when there is nothing to do or no consent. */
+async function confirm(sessions: readonly Session[], opts: Options, ctx: RegisterContext, out: Output): Promise<'go' | number> {
+  const plans = sessions.map((s) => s.plan);
   out.stdout(renderPlanText(plans));
-  if (!hasChanges(plans)) return EXIT.ok;
+  const blocked = blockedItems(plans);
+  if (blocked.length) {
+    out.stderr(
+      `pai-sso register: nothing was applied: ${blocked.join(', ')} ${blocked.length === 1 ? 'exists' : 'exist'} but register did not create ${blocked.length === 1 ? 'it' : 'them'}. ` +
+        'Take over with --adopt <address> (or register.adopt), or rename in the config.\n',
+    );
+    return EXIT.failure;
+  }
+  if (!hasChanges(plans)) {
+    orphanNote(plans, out);
+    return EXIT.ok;
+  }
   if (!opts.yes) {
     if (!ctx.stdin.isTTY) {
       out.stderr(
@@ -207,7 +338,10 @@ export async function runRegister(args: string[], ctx: RegisterContext, deps: Re
       return EXIT.failure;
     }
   }
+  return 'go';
+}
 
+async function applySessions(sessions: readonly Session[], out: Output): Promise<number> {
   const done: string[] = [];
   for (const s of sessions) {
     try {
@@ -231,5 +365,9 @@ export async function runRegister(args: string[], ctx: RegisterContext, deps: Re
     }
   }
   out.stdout(`\nApply complete: ${done.length} call(s) made. \`pai-sso register plan\` should now exit 0.\n`);
+  orphanNote(
+    sessions.map((s) => s.plan),
+    out,
+  );
   return EXIT.ok;
 }

@@ -1,5 +1,5 @@
 import { policyKey } from './desired.js';
-import type { Op } from './plan.js';
+import type { Op } from './plan-types.js';
 
 /** An op as the API call it makes (`ram:CreateRole pai-dev`): apply's progress lines and the plan's JSON both use it. */
 export function describeOp(op: Op): string {
@@ -10,6 +10,22 @@ export function describeOp(op: Op): string {
       return `ims:UpdateSAMLProvider ${op.name}`;
     case 'createPolicy':
       return `ram:CreatePolicy ${op.name}`;
+    case 'updatePolicyDescription':
+      return `ram:UpdatePolicyDescription ${op.name}`;
+    case 'deletePolicyVersion':
+      return `ram:DeletePolicyVersion ${op.name} ${op.versionId}`;
+    case 'deletePolicy':
+      return `ram:DeletePolicy ${op.name}`;
+    case 'tagResource':
+      return `ram:TagResources ${op.resourceType}/${op.name} ${Object.entries(op.tags)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`;
+    case 'untagResource':
+      return `ram:UntagResources ${op.resourceType}/${op.name} ${op.keys.join(' ')}`;
+    case 'deleteRole':
+      return `ram:DeleteRole ${op.roleName}`;
+    case 'deleteMember':
+      return `aiworkspace:DeleteMembers ${op.roleName} (member ${op.memberId}) from workspace ${op.workspaceId}@${op.region}`;
     case 'createPolicyVersion':
       return `ram:CreatePolicyVersion ${op.name}${op.rotate ? ' (rotate oldest)' : ''}`;
     case 'createRole':

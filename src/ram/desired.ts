@@ -1,8 +1,10 @@
 import { Value } from '@sinclair/typebox/value';
 import type { Config } from '../config/schema.js';
 import { RegisterSchema, type RegisterConfig, type WorkspaceMembership } from '../config/register-schema.js';
-import { MAX_SESSION_DURATION_MIN, roleArn, samlProviderArn, siteFacts } from '../alibaba.js';
+import { MAX_SESSION_DURATION_MIN, SAML_PROVIDER_DESCRIPTION_MAX, roleArn, samlProviderArn, siteFacts } from '../alibaba.js';
+import { ConfigError } from '../config/errors.js';
 import { gatewayMetadata, type PublishedCerts } from '../saml/metadata.js';
+import { MANAGED_TAG, describeWithMarker, managedValue } from './ownership.js';
 
 // What the cloud should look like, computed from the config and the signing certs alone.
 // Pure: no I/O, so the planner can be tested without a network or a disk.
@@ -22,9 +24,13 @@ export interface DesiredProvider {
   readonly arn: string;
   readonly metadataXml: string;
   readonly metadataBase64: string;
+  /** register.providerDescription with the ownership marker appended (ownership.ts). */
   readonly description: string;
   readonly authnSignAlgo: 'rsa-sha256';
 }
+
+/** RAM tags, key to value. */
+export type Tags = Readonly<Record<string, string>>;
 
 export interface DesiredRole {
   /** Key under `roles:` in the config, for messages. */
@@ -39,18 +45,26 @@ export interface DesiredRole {
   readonly maxSessionDuration: { readonly exact?: number; readonly atLeast: number };
   readonly policies: readonly PolicyRef[];
   readonly workspaces: readonly WorkspaceMembership[];
+  /** register.tags and the role's own tags, plus the ownership marker. */
+  readonly tags: Tags;
 }
 
 export interface DesiredPolicy {
   readonly name: string;
   readonly document: string;
   readonly description: string;
+  /** register.tags plus the ownership marker. */
+  readonly tags: Tags;
 }
 
 export interface DesiredAccount {
   readonly key: string;
   readonly accountId: string;
   readonly profile: string | undefined;
+  /** The ownership marker's value for this gateway (ownership.ts). */
+  readonly managedBy: string;
+  /** Addresses (`role/x`) the config lets register take over although it did not create them. */
+  readonly adopt: readonly string[];
   readonly provider: DesiredProvider;
   /** Only when at least one role of this account attaches it. */
   readonly paiPolicy: DesiredPolicy | undefined;
@@ -81,6 +95,17 @@ export function desiredState(config: Config, keys: PublishedCerts, paiPolicyDocu
   const metadataXml = gatewayMetadata(config, keys);
   const metadataBase64 = Buffer.from(metadataXml, 'utf8').toString('base64');
   const paiPolicyName = reg.paiPolicy.name;
+  const managedBy = managedValue(config.idp.entityId);
+  const providerDescription = describeWithMarker(reg.providerDescription, managedBy);
+  if (providerDescription.length > SAML_PROVIDER_DESCRIPTION_MAX) {
+    throw new ConfigError('register', [
+      {
+        path: 'register.providerDescription',
+        reason: `with the ownership marker "[${MANAGED_TAG}=${managedBy}]" the provider description is ${providerDescription.length} characters; IMS allows ${SAML_PROVIDER_DESCRIPTION_MAX}: shorten it`,
+      },
+    ]);
+  }
+  const marker = { [MANAGED_TAG]: managedBy };
 
   return Object.entries(config.accounts).map(([key, account]) => {
     const providerArn = samlProviderArn(account.accountId, account.samlProvider);
@@ -105,6 +130,7 @@ export function desiredState(config: Config, keys: PublishedCerts, paiPolicyDocu
           },
           policies,
           workspaces: s?.workspaces ?? [],
+          tags: { ...reg.tags, ...(s?.tags ?? {}), ...marker },
         };
       });
     const wantsPolicy = roles.some((r) => r.policies.some((p) => p.type === 'Custom' && p.name === paiPolicyName));
@@ -112,15 +138,19 @@ export function desiredState(config: Config, keys: PublishedCerts, paiPolicyDocu
       key,
       accountId: account.accountId,
       profile: reg.accounts[key]?.profile,
+      managedBy,
+      adopt: reg.adopt,
       provider: {
         name: account.samlProvider,
         arn: providerArn,
         metadataXml,
         metadataBase64,
-        description: reg.providerDescription,
+        description: providerDescription,
         authnSignAlgo: 'rsa-sha256',
       },
-      paiPolicy: wantsPolicy ? { name: paiPolicyName, document: paiPolicyDocument, description: reg.paiPolicy.description } : undefined,
+      paiPolicy: wantsPolicy
+        ? { name: paiPolicyName, document: paiPolicyDocument, description: reg.paiPolicy.description, tags: { ...reg.tags, ...marker } }
+        : undefined,
       roles,
     };
   });

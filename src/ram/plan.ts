@@ -1,115 +1,61 @@
 import { createHash } from 'node:crypto';
-import type { WorkspaceMember } from './aiworkspace.js';
 import { readSigningCert } from '../keys/cert.js';
-import { policyKey, type DesiredAccount, type DesiredPolicy, type DesiredProvider, type DesiredRole, type PolicyRef } from './desired.js';
-import { freshTrust, mergeTrust, normalizeStatement, statementsOf } from './trust.js';
+import { policyKey, type DesiredAccount, type DesiredPolicy, type DesiredProvider, type DesiredRole } from './desired.js';
+import {
+  MANAGED_TAG,
+  WORKSPACE_TAG_VALUE,
+  markerInDescription,
+  ownership,
+  parseWorkspaceTag,
+  workspaceTagKey,
+  type Ownership,
+} from './ownership.js';
+import { memberAddress, planDroppedMember, planOrphanPolicies, planOrphanRoles } from './plan-prune.js';
+import { tagDiff } from './plan-tags.js';
+import {
+  memberKey,
+  type AccountPlan,
+  type ActualAccount,
+  type ActualPolicy,
+  type ActualRole,
+  type Op,
+  type PlanItem,
+  type PlanOptions,
+  type SamlProviderState,
+} from './plan-types.js';
+import { checkTrustSize, freshTrust, mergeTrust, normalizeStatement, statementsOf } from './trust.js';
 
 // The planner: desired state (from config) against actual state (read from the cloud),
 // producing per-resource actions and the exact calls apply will make. Pure, so every
-// drift case is a unit test without an emulator.
+// drift case is a unit test without an emulator. What register created and the config no
+// longer names is planned in plan-prune.ts.
 
-export type Action = 'create' | 'update' | 'ok';
+export * from './plan-types.js';
 
-export type Op =
-  | {
-      readonly kind: 'createSamlProvider';
-      readonly name: string;
-      readonly metadataBase64: string;
-      readonly description: string;
-      readonly authnSignAlgo: string;
-    }
-  | {
-      readonly kind: 'updateSamlProvider';
-      readonly name: string;
-      readonly metadataBase64?: string;
-      readonly description?: string;
-      readonly authnSignAlgo: string;
-    }
-  | { readonly kind: 'createPolicy'; readonly name: string; readonly document: string; readonly description: string }
-  | { readonly kind: 'createPolicyVersion'; readonly name: string; readonly document: string; readonly rotate: boolean }
-  | {
-      readonly kind: 'createRole';
-      readonly roleName: string;
-      readonly trustPolicy: string;
-      readonly maxSessionDuration: number;
-      readonly description?: string;
-    }
-  | { readonly kind: 'updateRole'; readonly roleName: string; readonly trustPolicy?: string; readonly maxSessionDuration?: number }
-  | { readonly kind: 'attachPolicy'; readonly roleName: string; readonly policy: PolicyRef }
-  | { readonly kind: 'detachPolicy'; readonly roleName: string; readonly policy: PolicyRef }
-  /** The member's UserId is the role's RoleId, known only once the role exists (UNCONFIRMED: docs/register.md). */
-  | {
-      readonly kind: 'createMember';
-      readonly roleName: string;
-      readonly region: string;
-      readonly workspaceId: string;
-      readonly roles: readonly string[];
-    }
-  | {
-      readonly kind: 'addMemberRole';
-      readonly region: string;
-      readonly workspaceId: string;
-      readonly memberId: string;
-      readonly role: string;
-    }
-  | {
-      readonly kind: 'removeMemberRole';
-      readonly region: string;
-      readonly workspaceId: string;
-      readonly memberId: string;
-      readonly role: string;
-    };
-
-export type ResourceKind = 'saml-provider' | 'policy' | 'role' | 'workspace-member';
-
-export interface PlanItem {
-  readonly resource: ResourceKind;
-  readonly address: string;
-  readonly action: Action;
-  /** Readable diff lines: `+` added, `-` removed, `~` changed, `=` value set on create. */
-  readonly changes: readonly string[];
-  /** What we saw and deliberately left alone. */
-  readonly notes: readonly string[];
-  readonly ops: readonly Op[];
+/** Whether register may touch an existing resource: it carries our marker, or the operator adopted it. */
+interface Owned {
+  readonly owner: Ownership;
+  readonly adopted: boolean;
 }
 
-export interface AccountPlan {
-  readonly key: string;
-  readonly accountId: string;
-  readonly items: readonly PlanItem[];
+function blocked(resource: PlanItem['resource'], address: string, owner: Ownership): PlanItem {
+  const why =
+    owner.kind === 'other'
+      ? `exists and is managed by another gateway (${MANAGED_TAG}=${owner.value})`
+      : `exists but register did not create it (no ${MANAGED_TAG} marker)`;
+  return {
+    resource,
+    address,
+    action: 'blocked',
+    changes: [`! ${why}; left untouched`],
+    notes: [`to let register take it over, rerun with --adopt ${address} (or list it in register.adopt)`],
+    ops: [],
+  };
 }
 
-/** A SAML provider as IMS returns it. */
-export interface SamlProviderState {
-  readonly arn: string;
-  readonly metadataBase64: string;
-  readonly authnSignAlgo: string | undefined;
-  readonly description: string | undefined;
-}
-
-export interface ActualRole {
-  readonly roleId: string;
-  readonly arn: string;
-  readonly trustPolicy: string;
-  readonly maxSessionDuration: number;
-  readonly attached: readonly PolicyRef[];
-}
-
-export interface ActualAccount {
-  readonly provider: SamlProviderState | null;
-  /** Default-version document of the custom PAI policy; null when absent, undefined when not needed. */
-  readonly paiPolicyDocument: string | null | undefined;
-  /** By RAM role name; null when the role does not exist. */
-  readonly roles: ReadonlyMap<string, ActualRole | null>;
-  /** By memberKey(); null when the role is not a member (or does not exist yet). */
-  readonly members: ReadonlyMap<string, WorkspaceMember | null>;
-}
-
-export const memberKey = (workspaceId: string, roleName: string): string => `${workspaceId}\u0000${roleName}`;
-
-export interface PlanOptions {
-  readonly prune: boolean;
-}
+const mayTouch = (o: Owned): boolean => o.owner.kind === 'ours' || o.adopted;
+const adoptedNote = (o: Owned, address: string): string[] =>
+  o.owner.kind === 'ours' ? [] : [`adopted (${address}): register marks it as its own and manages it from now on`];
 
 // --- SAML provider ---------------------------------------------------------------------
 
@@ -147,7 +93,7 @@ function certSummary(base64: string): string {
 const sameAlgo = (a: string | undefined, b: string) =>
   (a ?? '').toLowerCase().replace(/^rsa-/, '') === b.toLowerCase().replace(/^rsa-/, '');
 
-function planProvider(want: DesiredProvider, have: SamlProviderState | null): PlanItem {
+function planProvider(want: DesiredProvider, have: SamlProviderState | null, managedBy: string, adopt: ReadonlySet<string>): PlanItem {
   const address = `saml-provider/${want.name}`;
   const wantFacts = metadataFacts(want.metadataXml);
   if (!have) {
@@ -172,8 +118,10 @@ function planProvider(want: DesiredProvider, have: SamlProviderState | null): Pl
       ],
     };
   }
+  const owned: Owned = { owner: ownership(markerInDescription(have.description), managedBy), adopted: adopt.has(address) };
+  if (!mayTouch(owned)) return blocked('saml-provider', address, owned.owner);
   const changes: string[] = [];
-  const notes: string[] = [];
+  const notes: string[] = [...adoptedNote(owned, address)];
   const haveXml = Buffer.from(have.metadataBase64, 'base64').toString('utf8');
   let metadataChanged = false;
   if (haveXml !== want.metadataXml) {
@@ -251,47 +199,78 @@ function samePolicy(a: string, b: string): boolean {
   }
 }
 
-function planPolicy(want: DesiredPolicy, have: string | null, opts: PlanOptions): PlanItem {
+function planPolicy(
+  want: DesiredPolicy,
+  have: ActualPolicy | null,
+  opts: PlanOptions,
+  managedBy: string,
+  adopt: ReadonlySet<string>,
+): PlanItem {
   const address = `policy/${want.name}`;
   if (have === null) {
     return {
       resource: 'policy',
       address,
       action: 'create',
-      changes: [`= Custom policy, ${grants(want.document).size} granted actions (data/pai-default-policy.json)`],
+      changes: [
+        `= Custom policy, ${grants(want.document).size} granted actions (data/pai-default-policy.json)`,
+        ...Object.entries(want.tags).map(([k, v]) => `+ tag ${k}=${v}`),
+      ],
       notes: [],
-      ops: [{ kind: 'createPolicy', name: want.name, document: want.document, description: want.description }],
+      ops: [{ kind: 'createPolicy', name: want.name, document: want.document, description: want.description, tags: want.tags }],
     };
   }
-  if (samePolicy(have, want.document)) return { resource: 'policy', address, action: 'ok', changes: [], notes: [], ops: [] };
-  const a = grants(have);
-  const b = grants(want.document);
-  return {
-    resource: 'policy',
-    address,
-    action: 'update',
-    changes: [...[...b].filter((g) => !a.has(g)).map((g) => `+ ${g}`), ...[...a].filter((g) => !b.has(g)).map((g) => `- ${g}`)],
-    notes: [
+  const owned: Owned = { owner: ownership(have.tags[MANAGED_TAG], managedBy), adopted: adopt.has(address) };
+  if (!mayTouch(owned)) return blocked('policy', address, owned.owner);
+  const changes: string[] = [];
+  const notes: string[] = [...adoptedNote(owned, address)];
+  const ops: Op[] = [];
+  if (!samePolicy(have.document, want.document)) {
+    const a = grants(have.document);
+    const b = grants(want.document);
+    changes.push(...[...b].filter((g) => !a.has(g)).map((g) => `+ ${g}`), ...[...a].filter((g) => !b.has(g)).map((g) => `- ${g}`));
+    notes.push(
       opts.prune
         ? "a new default version is created; with --prune the oldest non-default version is deleted if RAM's 5-version limit is reached"
         : 'a new default version is created; the old one is kept (if the policy already has 5 versions, rerun with --prune to rotate the oldest out)',
-    ],
-    ops: [{ kind: 'createPolicyVersion', name: want.name, document: want.document, rotate: opts.prune }],
-  };
+    );
+    ops.push({ kind: 'createPolicyVersion', name: want.name, document: want.document, rotate: opts.prune });
+  }
+  if ((have.description ?? '') !== want.description) {
+    changes.push(`~ description "${have.description ?? ''}" -> "${want.description}"`);
+    ops.push({ kind: 'updatePolicyDescription', name: want.name, description: want.description });
+  }
+  const tags = tagDiff('policy', want.name, want.tags, have.tags, opts.prune);
+  changes.push(...tags.changes);
+  notes.push(...tags.notes);
+  ops.push(...tags.ops);
+  return { resource: 'policy', address, action: ops.length ? 'update' : 'ok', changes, notes, ops };
 }
 
 // --- roles -----------------------------------------------------------------------------
 
-function planRole(want: DesiredRole, have: ActualRole | null, opts: PlanOptions): PlanItem {
+/** The tags recording the role's configured workspace memberships. */
+const workspaceTags = (want: DesiredRole): Record<string, string> =>
+  Object.fromEntries(want.workspaces.map((w) => [workspaceTagKey(w.id, w.region), WORKSPACE_TAG_VALUE]));
+
+function planRole(want: DesiredRole, have: ActualRole | null, opts: PlanOptions, managedBy: string, adopt: ReadonlySet<string>): PlanItem {
   const address = `role/${want.roleName}`;
   if (!have) {
     const trust = freshTrust(want);
+    checkTrustSize(want, trust.document);
     const max = want.maxSessionDuration.exact ?? want.maxSessionDuration.atLeast;
+    const tags = { ...want.tags, ...workspaceTags(want) };
     return {
       resource: 'role',
       address,
       action: 'create',
-      changes: [...trust.changes, `= MaxSessionDuration ${max}`, ...want.policies.map((p) => `+ attach ${policyKey(p)}`)],
+      changes: [
+        ...trust.changes,
+        `= MaxSessionDuration ${max}`,
+        ...(want.description ? [`= description "${want.description}"`] : []),
+        ...Object.entries(tags).map(([k, v]) => `+ tag ${k}=${v}`),
+        ...want.policies.map((p) => `+ attach ${policyKey(p)}`),
+      ],
       notes: [],
       ops: [
         {
@@ -300,29 +279,41 @@ function planRole(want: DesiredRole, have: ActualRole | null, opts: PlanOptions)
           trustPolicy: trust.document,
           maxSessionDuration: max,
           ...(want.description ? { description: want.description } : {}),
+          tags,
         },
         ...want.policies.map((policy): Op => ({ kind: 'attachPolicy', roleName: want.roleName, policy })),
       ],
     };
   }
+  const owned: Owned = { owner: ownership(have.tags[MANAGED_TAG], managedBy), adopted: adopt.has(address) };
+  if (!mayTouch(owned)) return blocked('role', address, owned.owner);
   const trust = mergeTrust(have.trustPolicy, want, opts.prune);
+  if (trust.changed) checkTrustSize(want, trust.document);
   const changes = [...trust.changes];
-  const notes = [...trust.notes];
+  const notes = [...adoptedNote(owned, address), ...trust.notes];
   const { exact, atLeast } = want.maxSessionDuration;
   let newMax: number | undefined;
   if (exact !== undefined ? have.maxSessionDuration !== exact : have.maxSessionDuration < atLeast) {
     newMax = exact ?? atLeast;
     changes.push(`~ MaxSessionDuration ${have.maxSessionDuration} -> ${newMax}`);
   }
+  const newDescription = want.description !== undefined && want.description !== (have.description ?? '') ? want.description : undefined;
+  if (newDescription !== undefined) changes.push(`~ description "${have.description ?? ''}" -> "${newDescription}"`);
   const ops: Op[] = [];
-  if (trust.changed || newMax !== undefined) {
+  if (trust.changed || newMax !== undefined || newDescription !== undefined) {
     ops.push({
       kind: 'updateRole',
       roleName: want.roleName,
       ...(trust.changed ? { trustPolicy: trust.document } : {}),
       ...(newMax !== undefined ? { maxSessionDuration: newMax } : {}),
+      ...(newDescription !== undefined ? { description: newDescription } : {}),
     });
   }
+  // Membership tags are written here, before the memberships themselves (ownership.ts).
+  const tags = tagDiff('role', want.roleName, want.tags, have.tags, opts.prune, workspaceTags(want));
+  changes.push(...tags.changes);
+  notes.push(...tags.notes);
+  ops.push(...tags.ops);
   const attached = new Set(have.attached.map(policyKey));
   const wanted = new Set(want.policies.map(policyKey));
   for (const p of want.policies) {
@@ -345,7 +336,7 @@ function planRole(want: DesiredRole, have: ActualRole | null, opts: PlanOptions)
 function planMembers(want: DesiredRole, have: ActualAccount, opts: PlanOptions): PlanItem[] {
   const role = have.roles.get(want.roleName) ?? null;
   return want.workspaces.map((ws): PlanItem => {
-    const address = `workspace/${ws.id}@${ws.region}/member/${want.roleName}`;
+    const address = memberAddress(ws.id, ws.region, want.roleName);
     const member = role ? (have.members.get(memberKey(ws.id, want.roleName)) ?? null) : null;
     const userId = role ? `RoleId ${role.roleId}` : 'RoleId of the new role';
     if (!member) {
@@ -377,15 +368,53 @@ function planMembers(want: DesiredRole, have: ActualAccount, opts: PlanOptions):
   });
 }
 
-/** Order matters for apply: provider before the trust policies naming it, policy before attaching it. */
+/**
+ * Memberships register recorded on a configured role (its workspace tags) in workspaces the
+ * config no longer lists: planned as deletions with --prune. A tag whose membership is
+ * already gone is cleaned up either way.
+ */
+function planDroppedMembers(want: DesiredRole, have: ActualAccount, opts: PlanOptions): PlanItem[] {
+  const role = have.roles.get(want.roleName);
+  if (!role) return [];
+  const configured = new Set(want.workspaces.map((w) => workspaceTagKey(w.id, w.region)));
+  const items: PlanItem[] = [];
+  for (const key of Object.keys(role.tags)) {
+    const ws = parseWorkspaceTag(key);
+    if (!ws || configured.has(key)) continue;
+    items.push(planDroppedMember(want.roleName, ws, have.members.get(memberKey(ws.id, want.roleName)) ?? null, opts));
+  }
+  return items;
+}
+
+/** Order matters for apply: provider before the trust policies naming it, policy before attaching it, removals last. */
 export function planAccount(want: DesiredAccount, have: ActualAccount, opts: PlanOptions): AccountPlan {
-  const items: PlanItem[] = [planProvider(want.provider, have.provider)];
-  if (want.paiPolicy) items.push(planPolicy(want.paiPolicy, have.paiPolicyDocument ?? null, opts));
-  for (const role of want.roles) items.push(planRole(role, have.roles.get(role.roleName) ?? null, opts));
+  const adopt = new Set([...want.adopt, ...(opts.adopt ?? [])]);
+  const items: PlanItem[] = [planProvider(want.provider, have.provider, want.managedBy, adopt)];
+  if (want.paiPolicy) items.push(planPolicy(want.paiPolicy, have.paiPolicy ?? null, opts, want.managedBy, adopt));
+  for (const role of want.roles) items.push(planRole(role, have.roles.get(role.roleName) ?? null, opts, want.managedBy, adopt));
   for (const role of want.roles) items.push(...planMembers(role, have, opts));
+  // Only a role register may touch has memberships it may take away.
+  const touchable = (roleName: string) => items.some((i) => i.address === `role/${roleName}` && i.action !== 'blocked');
+  for (const role of want.roles) if (touchable(role.roleName)) items.push(...planDroppedMembers(role, have, opts));
+  items.push(...planOrphanRoles(want, have.orphanRoles, opts));
+  const managedRoles = new Set([
+    ...want.roles.filter((r) => touchable(r.roleName)).map((r) => r.roleName),
+    ...have.orphanRoles.map((r) => r.roleName),
+  ]);
+  items.push(...planOrphanPolicies(have.orphanPolicies, items, managedRoles, opts));
   return { key: want.key, accountId: want.accountId, items };
 }
 
+/** Some item has calls to make. */
 export function hasChanges(plans: readonly AccountPlan[]): boolean {
+  return plans.some((p) => p.items.some((i) => i.ops.length > 0));
+}
+
+/** The cloud differs from the config: calls to make, or items that need --adopt or --prune. */
+export function hasDrift(plans: readonly AccountPlan[]): boolean {
   return plans.some((p) => p.items.some((i) => i.action !== 'ok'));
+}
+
+export function blockedItems(plans: readonly AccountPlan[]): string[] {
+  return plans.flatMap((p) => p.items.filter((i) => i.action === 'blocked').map((i) => `[${p.key}] ${i.address}`));
 }

@@ -1,24 +1,40 @@
 import { createHash } from 'node:crypto';
-import type { AccountPlan, Op, PlanItem } from './plan.js';
+import type { AccountPlan, Op, PlanItem } from './plan-types.js';
 import { describeOp } from './describe-op.js';
 
 // Plan output: the text a reviewer reads before typing "yes", and the same plan as JSON.
 
-const MARK: Record<PlanItem['action'], string> = { create: '+ create', update: '~ update', ok: '  ok    ' };
+const MARK: Record<PlanItem['action'], string> = {
+  create: '+ create',
+  update: '~ update',
+  delete: '- delete',
+  ok: '  ok    ',
+  blocked: '! blocked',
+  orphan: '! orphan',
+};
 
-export interface PlanSummary {
-  readonly create: number;
-  readonly update: number;
-  readonly ok: number;
-}
+export type PlanSummary = Readonly<Record<PlanItem['action'], number>>;
 
 export function summarize(plans: readonly AccountPlan[]): PlanSummary {
   const items = plans.flatMap((p) => p.items);
+  const count = (a: PlanItem['action']) => items.filter((i) => i.action === a).length;
   return {
-    create: items.filter((i) => i.action === 'create').length,
-    update: items.filter((i) => i.action === 'update').length,
-    ok: items.filter((i) => i.action === 'ok').length,
+    create: count('create'),
+    update: count('update'),
+    delete: count('delete'),
+    ok: count('ok'),
+    blocked: count('blocked'),
+    orphan: count('orphan'),
   };
+}
+
+function summaryLine(s: PlanSummary): string {
+  if (s.create + s.update + s.delete + s.blocked + s.orphan === 0) return `No changes: ${s.ok} resource(s) match the config.`;
+  return [
+    `Plan: ${s.create} to create, ${s.update} to update, ${s.delete} to delete, ${s.ok} unchanged.`,
+    ...(s.blocked ? [`${s.blocked} blocked: made by someone else; --adopt <address> lets register take it over.`] : []),
+    ...(s.orphan ? [`${s.orphan} orphaned: made by register, no longer in the config, still granting access; --prune takes it away.`] : []),
+  ].join('\n');
 }
 
 export function renderPlanText(plans: readonly AccountPlan[]): string {
@@ -32,12 +48,7 @@ export function renderPlanText(plans: readonly AccountPlan[]): string {
     }
     lines.push('');
   }
-  const s = summarize(plans);
-  lines.push(
-    s.create + s.update === 0
-      ? `No changes: ${s.ok} resource(s) match the config.`
-      : `Plan: ${s.create} to create, ${s.update} to update, ${s.ok} unchanged.`,
-  );
+  lines.push(summaryLine(summarize(plans)));
   return `${lines.join('\n')}\n`;
 }
 
@@ -56,8 +67,8 @@ export function renderPlanJson(plans: readonly AccountPlan[]): string {
   const s = summarize(plans);
   return `${JSON.stringify(
     {
-      formatVersion: 1,
-      changes: s.create + s.update > 0,
+      formatVersion: 2, // 2: actions delete, blocked, orphan; summary counts them
+      changes: s.create + s.update + s.delete + s.blocked + s.orphan > 0,
       summary: s,
       accounts: plans.map((p) => ({
         key: p.key,

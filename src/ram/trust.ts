@@ -1,3 +1,5 @@
+import { TRUST_POLICY_MAX_CHARS } from '../alibaba.js';
+import { PaiSsoError } from '../errors.js';
 import type { DesiredRole, Statement } from './desired.js';
 import { serviceStatement } from './desired.js';
 
@@ -93,7 +95,8 @@ export function summarizeStatement(st: Statement): string {
     .map((k) => `${k} ${asList(p[k]).join(',')}`)
     .join('; ');
   const cond = st['Condition'] ? ` if ${JSON.stringify(st['Condition'])}` : '';
-  return `${String(st['Effect'] ?? '?')} ${asList(st['Action']).join(',')} ${who || '(no principal)'}${cond}`;
+  const effect = typeof st['Effect'] === 'string' ? st['Effect'] : '?';
+  return `${effect} ${asList(st['Action']).join(',')} ${who || '(no principal)'}${cond}`;
 }
 
 function recipients(st: Statement | undefined): string[] {
@@ -199,4 +202,83 @@ export function mergeTrust(actualDocument: string, role: DesiredRole, prune: boo
   const changed = !sameStatements(next, actual);
   if (changed && changes.length === 0) changes.push('~ trust policy statements regrouped (same principals and conditions)');
   return { document: renderTrust(next), changed, changes: changed ? changes : [], notes };
+}
+
+/** A trust policy register would write is longer than RAM accepts; found in the plan, never by UpdateRole. */
+export class TrustPolicyTooLargeError extends PaiSsoError {
+  constructor(message: string) {
+    super('PAI_SSO_TRUST_POLICY_TOO_LARGE', 'config', message);
+  }
+}
+
+/**
+ * Refuses a trust policy longer than RAM's limit, naming its size and the statements that
+ * could go: those register did not write (largest first), then the trusted services.
+ */
+export function checkTrustSize(role: DesiredRole, document: string): void {
+  if (document.length <= TRUST_POLICY_MAX_CHARS) return;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(document);
+  } catch {
+    parsed = undefined;
+  }
+  const providerArn = asList(principal(role.samlStatement)['Federated'])[0] ?? '';
+  const foreign = statementsOf(parsed)
+    .filter((st) => !asList(principal(st)['Federated']).includes(providerArn) && !isServiceOnly(st))
+    .map((st) => ({ text: summarizeStatement(st), size: JSON.stringify(st).length }))
+    .sort((a, b) => b.size - a.size);
+  const over = document.length - TRUST_POLICY_MAX_CHARS;
+  const lines = foreign.map((f) => `    ${f.size} characters: ${f.text}`);
+  throw new TrustPolicyTooLargeError(
+    `role ${role.roleName}: its trust policy would be ${document.length} characters, ${over} more than RAM's ${TRUST_POLICY_MAX_CHARS}. ` +
+      (foreign.length
+        ? `Statements register did not write (remove some in the RAM console, or rerun with --prune to drop them all):\n${lines.join('\n')}\n  `
+        : '') +
+      (role.trustedServices.length
+        ? `Or trust fewer services (register.roles.${role.key}.trustedServices: ${role.trustedServices.join(', ')}).`
+        : 'Nothing register writes can be left out; shorten the provider or role names.'),
+  );
+}
+
+export interface Revocation {
+  readonly document: string;
+  /** False when the policy does not trust the provider (nothing to revoke). */
+  readonly changed: boolean;
+  /** True when nothing else was trusted and the account root stands in for the removed statement. */
+  readonly rootOnly: boolean;
+}
+
+/**
+ * The trust policy of a role that left the config, without the provider: every statement
+ * loses the provider from its Federated principal and disappears when nothing is left in it.
+ * RAM needs at least one statement; when none is left the role trusts its own account
+ * (`acs:ram::<uid>:root`), which lets nobody in without a RAM policy allowing sts:AssumeRole.
+ */
+export function revokeProvider(actualDocument: string, providerArn: string, accountId: string): Revocation | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(actualDocument);
+  } catch {
+    return undefined;
+  }
+  const statements = statementsOf(parsed);
+  let changed = false;
+  const kept: Statement[] = [];
+  for (const st of statements) {
+    const fed = asList(principal(st)['Federated']);
+    if (!fed.includes(providerArn)) {
+      kept.push(st);
+      continue;
+    }
+    changed = true;
+    const { Federated: _gone, ...otherKinds } = principal(st);
+    const others = fed.filter((f) => f !== providerArn);
+    const rest = { ...otherKinds, ...(others.length ? { Federated: others } : {}) };
+    if (Object.keys(rest).length) kept.push({ ...st, Principal: rest });
+  }
+  if (!changed) return { document: actualDocument, changed: false, rootOnly: false };
+  const rootOnly = kept.length === 0;
+  const next = rootOnly ? [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { RAM: [`acs:ram::${accountId}:root`] } }] : kept;
+  return { document: renderTrust(next), changed: true, rootOnly };
 }

@@ -90,11 +90,17 @@ export function createRedisStore(opts: RedisStoreOptions): StateStore {
   return {
     kind: 'redis',
     get: (key) => guard('get', async () => (await client.get(key)) ?? undefined),
-    set: (key, value, ttlMs) => guard('set', async () => void (await client.set(key, value, 'PX', ms(ttlMs)))),
+    set: (key, value, ttlMs) =>
+      guard('set', async () => {
+        await client.set(key, value, 'PX', ms(ttlMs));
+      }),
     add: (key, value, ttlMs) => guard('add', async () => (await client.set(key, value, 'PX', ms(ttlMs), 'NX')) === 'OK'),
     // GETDEL: Redis 6.2+, Valkey.
     take: (key) => guard('take', async () => (await client.getdel(key)) ?? undefined),
-    del: (key) => guard('del', async () => void (await client.del(key))),
+    del: (key) =>
+      guard('del', async () => {
+        await client.del(key);
+      }),
     incr: (key, ttlMs) =>
       guard('incr', async () => {
         // PEXPIRE NX (Redis 7+, Valkey): the window starts at the first increment and later ones don't extend it.
@@ -106,8 +112,14 @@ export function createRedisStore(opts: RedisStoreOptions): StateStore {
         const t = await client.pttl(key);
         return t === -2 ? undefined : t === -1 ? Number.POSITIVE_INFINITY : t;
       }),
-    sadd: (key, member, ttlMs) => guard('sadd', async () => void (await exec(client.multi().sadd(key, member).pexpire(key, ms(ttlMs))))),
-    srem: (key, member) => guard('srem', async () => void (await client.srem(key, member))),
+    sadd: (key, member, ttlMs) =>
+      guard('sadd', async () => {
+        await exec(client.multi().sadd(key, member).pexpire(key, ms(ttlMs)));
+      }),
+    srem: (key, member) =>
+      guard('srem', async () => {
+        await client.srem(key, member);
+      }),
     smembers: (key) => guard('smembers', () => client.smembers(key)),
     mget: (keys) => guard('mget', async () => (keys.length ? await client.mget(...keys) : []).map((v) => v ?? undefined)),
     scan: (prefix) =>

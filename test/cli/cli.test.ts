@@ -12,9 +12,8 @@ import { main } from '../../src/cli.js';
 import { readUsers } from '../../src/identity/users-file.js';
 import { hashPassword, verifyPassword } from '../../src/identity/password.js';
 import { writeUsers } from '../../src/identity/users-file.js';
-import { createServer } from 'node:net';
-import { FAST_SCRYPT } from '../helpers/gateway.js';
-import { baseConfig } from '../helpers/gateway.js';
+import { FAST_SCRYPT, baseConfig } from '../helpers/gateway.js';
+import { freePort } from '../helpers/fixture.js';
 
 let dir: string;
 let configPath: string;
@@ -189,16 +188,19 @@ describe('the pai-sso binary', () => {
   });
 
   it('starts on a config, says where to go, serves /readyz and stops cleanly on SIGTERM', async () => {
+    // No usersFile in the config: it goes to the data directory.
     await writeFile(
       configPath,
       stringify({
         ...baseConfig(),
         server: { baseUrl: 'http://127.0.0.1:0', port: 0, shutdownGraceSeconds: 0.2 },
         keys: { dir: join(dir, 'certs') },
-        identity: { source: 'local', local: { usersFile: join(dir, 'users.yaml') } },
       }),
     );
-    const child = spawn(process.execPath, ['bin/pai-sso.js', 'serve', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['bin/pai-sso.js', 'serve', '--config', configPath], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PAI_SSO_DATA_DIR: join(dir, 'data') },
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -214,13 +216,18 @@ describe('the pai-sso binary', () => {
       });
     });
     expect(out).toContain('pai-sso ready: open http://127.0.0.1:0/');
-    // First start: one admin, random password, printed once to the terminal and never logged.
-    const password = /Password \(shown once\): (\S+)/.exec(err)?.[1];
+    // First start with output piped (not a terminal): one admin, random password, written once
+    // to a 0600 file in the data directory; stdout says where, and nothing prints the password.
+    const passwordFile = join(dir, 'data', 'initial-admin-password');
+    expect(out).toContain(passwordFile);
+    const password = (await readFile(passwordFile, 'utf8')).trim();
     expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
-    expect(out).not.toContain(password);
+    expect((await stat(passwordFile)).mode & 0o777).toBe(0o600);
+    expect(await verifyPassword(password, (await readUsers(join(dir, 'data', 'users.yaml')))?.['admin']?.passwordHash ?? '')).toBe(true);
+    expect(out + err).not.toContain(password);
     // Only the groups the embedded default maps, not this config's ml and ml-admins (the admin role).
-    expect((await readUsers(join(dir, 'users.yaml')))?.['admin']?.groups).toEqual(['pai-users']);
-    expect(err).toContain('(groups: pai-users)');
+    expect((await readUsers(join(dir, 'data', 'users.yaml')))?.['admin']?.groups).toEqual(['pai-users']);
+    expect(out).toContain('"groups":["pai-users"]');
     const ready = await fetch(`http://127.0.0.1:${listen}/readyz`);
     expect(ready.status).toBe(200);
     child.kill('SIGTERM');
@@ -288,15 +295,6 @@ describe('serve with an admin listener', () => {
     await expect(stat(join(dir, 'users.yaml'))).rejects.toThrow();
   });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
 
 describe('several workers', () => {
   it('refuse to start with the memory store: each worker would count alone', () => {

@@ -112,8 +112,8 @@ export interface LogCapture {
   readonly sink: Writable;
   /** Every log line written so far, parsed. */
   records(): Record<string, unknown>[];
-  /** The raw log text, for "never appears in any log" checks. */
-  text(): string;
+  /** The raw log text, for "never appears in any log" checks (a plain function: safe to pass around). */
+  readonly text: () => string;
 }
 
 export function captureLogs(): LogCapture {

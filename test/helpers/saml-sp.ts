@@ -51,7 +51,7 @@ export function responseFacts(xml: string) {
   const attr = (name: string) =>
     elements(assertion, SAML_NS, 'Attribute')
       .filter((a) => a.getAttribute('Name') === name)
-      .map((a) => elements(a, SAML_NS, 'AttributeValue').map((v) => v.textContent ?? ''));
+      .map((a) => elements(a, SAML_NS, 'AttributeValue').map((v) => v.textContent));
   return {
     doc,
     responseLocalName: response.localName,

@@ -44,7 +44,8 @@ afterEach(async () => {
   gw = undefined;
 });
 afterAll(async () => {
-  await slapd?.stop();
+  // Unset when beforeAll failed: that failure is the one to report.
+  await (slapd as Slapd | undefined)?.stop();
 });
 
 async function gateway(store?: StateStore): Promise<TestGateway> {
@@ -142,6 +143,7 @@ describe('LDAP group freshness', () => {
       expect(res.statusCode).toBe(503);
       expect(res.body).not.toContain('SAMLResponse');
       expect(audits(down, 'groups.refresh')).toMatchObject([{ result: 'unavailable', user: 'alice' }]);
+      expect(audits(down, 'assertion.issued')).toEqual([]);
     } finally {
       await down.close();
     }

@@ -83,7 +83,7 @@ beforeAll(async () => {
   await seed(slapd);
 });
 afterAll(async () => {
-  // Undefined when startSlapd failed: the failure to report is that one.
+  // Unset when beforeAll failed: that failure is the one to report.
   await (slapd as Slapd | undefined)?.stop();
 });
 
@@ -97,6 +97,7 @@ function mapperFor(group: string) {
 /** An `identity.ldap` section as the config loader would hand it over, defaults filled. */
 function ldapConfig(over: Record<string, unknown> = {}): LdapIdentityConfig {
   const ldap = {
+    // Unset for configs built before beforeAll ran (or when it failed); those never connect.
     url: (slapd as Slapd | undefined)?.url ?? 'ldap://127.0.0.1:1',
     bindDN: SERVICE_DN,
     bindPasswordEnv: 'TEST_LDAP_BIND',

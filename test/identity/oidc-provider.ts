@@ -58,12 +58,7 @@ async function listen(server: Server, port: number): Promise<number> {
 }
 
 /** A port nothing listens on right now (for an IdP that is down, then comes up). */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  const port = await listen(s, 0);
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+export { freePort } from '../helpers/fixture.js';
 
 class CookieJar {
   private readonly cookies = new Map<string, string>();

@@ -1,6 +1,6 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -32,14 +32,8 @@ export interface Slapd {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort } from '../helpers/fixture.js';
+import { freePort } from '../helpers/fixture.js';
 
 async function waitForPort(port: number, child: ChildProcess, deadlineMs: number, log: () => string): Promise<void> {
   const until = Date.now() + deadlineMs;
@@ -47,7 +41,10 @@ async function waitForPort(port: number, child: ChildProcess, deadlineMs: number
     if (child.exitCode !== null) throw new Error(`slapd exited with ${child.exitCode}: ${log()}`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once('error', () => resolve(false));
     });
     if (ok) return;
@@ -124,7 +121,7 @@ export async function startSlapd(opts: { tls?: boolean } = {}): Promise<Slapd> {
   const listen = [`${url}/`, `ldap://127.0.0.2:${port}/`, ...(ldapsUrl ? [`${ldapsUrl}/`] : [])].join(' ');
   const child = spawn(SLAPD, ['-f', confFile, '-h', listen, '-d', 'stats'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   try {
     await waitForPort(port, child, 10_000, () => stderr);
     if (ldapsPort) await waitForPort(ldapsPort, child, 10_000, () => stderr);

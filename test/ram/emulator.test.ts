@@ -20,6 +20,7 @@ const cloudFor = (env: NodeJS.ProcessEnv) =>
     createClients(resolveCredential(undefined, env).credential, {
       ims: emu.endpoint,
       ram: emu.endpoint,
+      sts: emu.endpoint,
       aiworkspace: emu.endpoint,
       protocol: 'http',
     }),
@@ -83,9 +84,15 @@ describe('emulator strictness', () => {
     expect((await failure(cloud.createSamlProvider('p1', aggregate, '', 'rsa-sha256'))).message).toMatch(/one md:EntityDescriptor/);
     expect((await failure(cloud.createSamlProvider('p1', meta(1), '', 'rsa-md5'))).apiCode).toBe('InvalidParameter.AuthnSignAlgo');
     await cloud.createSamlProvider('p1', meta(2), 'ok', 'rsa-sha256');
-    const dup = await failure(cloud.createSamlProvider('p1', meta(1), '', 'rsa-sha256'));
-    expect([dup.apiCode, dup.statusCode]).toEqual(['EntityAlreadyExists.SAMLProvider', 409]);
-    expect(dup.requestId).toMatch(/-EMU$/);
+    expect(three.requestId).toMatch(/-EMU$/);
+    // The emulator answers a duplicate with 409; register reads the provider and, finding other metadata, refuses.
+    await expect(cloud.createSamlProvider('p1', meta(1), '', 'rsa-sha256')).rejects.toThrow(
+      /CreateSAMLProvider p1: it already exists but differs from what register sent \(other metadata, description "ok"\)/,
+    );
+    expect(emu.calls.slice(-2).map((c) => [c.action, c.status])).toEqual([
+      ['CreateSAMLProvider', 409],
+      ['GetSAMLProvider', 200],
+    ]);
     expect((await cloud.getSamlProvider('p1'))!.metadataBase64).toBe(meta(2));
     expect(await cloud.getSamlProvider('nope')).toBeNull();
   });
@@ -102,17 +109,23 @@ describe('emulator strictness', () => {
         },
       ],
     });
-    expect((await failure(cloud.createRole('bad_name', trust, 3600, undefined))).apiCode).toBe('InvalidParameter.RoleName.InvalidChars');
-    expect((await failure(cloud.createRole('r'.repeat(65), trust, 3600, undefined))).apiCode).toBe('InvalidParameter.RoleName.Length');
-    expect((await failure(cloud.createRole('r1', '{"Version":', 3600, undefined))).apiCode).toBe('MalformedPolicyDocument');
+    expect((await failure(cloud.createRole('bad_name', trust, 3600, undefined, {}))).apiCode).toBe(
+      'InvalidParameter.RoleName.InvalidChars',
+    );
+    expect((await failure(cloud.createRole('r'.repeat(65), trust, 3600, undefined, {}))).apiCode).toBe('InvalidParameter.RoleName.Length');
+    expect((await failure(cloud.createRole('r1', '{"Version":', 3600, undefined, {}))).apiCode).toBe('MalformedPolicyDocument');
     const saml = trust.replace('"saml:recipient":"r"', '"saml:recipient":"r","saml:sub":"s"');
-    expect((await failure(cloud.createRole('r1', saml, 3600, undefined))).apiCode).toBe('MalformedPolicyDocument');
-    expect((await failure(cloud.createRole('r1', trust, 900, undefined))).apiCode).toBe('InvalidParameter.MaxSessionDuration');
-    expect((await cloud.createRole('r1', trust, 3600, undefined))!.roleId).toMatch(/^\d{19}$/);
-    expect((await failure(cloud.createRole('r1', trust, 3600, undefined))).statusCode).toBe(409);
+    expect((await failure(cloud.createRole('r1', saml, 3600, undefined, {}))).apiCode).toBe('MalformedPolicyDocument');
+    expect((await failure(cloud.createRole('r1', trust, 900, undefined, {}))).apiCode).toBe('InvalidParameter.MaxSessionDuration');
+    expect((await cloud.createRole('r1', trust, 3600, undefined, {}))!.roleId).toMatch(/^\d{19}$/);
+    // A repeated create that finds the same role succeeds; one that finds a different role is a conflict.
+    expect((await cloud.createRole('r1', trust, 3600, undefined, {}))!.roleId).toMatch(/^\d{19}$/);
+    await expect(cloud.createRole('r1', trust, 7200, undefined, {})).rejects.toThrow(
+      /CreateRole r1: it already exists but differs .*MaxSessionDuration 3600/,
+    );
     const big = JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'x'.repeat(6200), Resource: '*' }] });
-    expect((await failure(cloud.createPolicy('p-big', big, 'd'))).apiCode).toBe('InvalidParameter.PolicyDocument.Length');
-    expect((await failure(cloud.createPolicy('p_bad', '{"Version":"1","Statement":[]}', 'd'))).apiCode).toBe(
+    expect((await failure(cloud.createPolicy('p-big', big, 'd', {}))).apiCode).toBe('InvalidParameter.PolicyDocument.Length');
+    expect((await failure(cloud.createPolicy('p_bad', '{"Version":"1","Statement":[]}', 'd', {}))).apiCode).toBe(
       'InvalidParameter.PolicyName.InvalidChars',
     );
     expect((await failure(cloud.attachPolicy('r1', { type: 'System', name: 'NoSuchPolicy' }))).apiCode).toBe('EntityNotExist.Policy');
@@ -123,11 +136,11 @@ describe('emulator strictness', () => {
 
   it('policy versions stop at 5 unless rotation is asked for', async () => {
     const d = (a: string) => JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: a, Resource: '*' }] });
-    await cloud.createPolicy('versions', d('a:1'), 'd');
+    await cloud.createPolicy('versions', d('a:1'), 'd', {});
     for (let i = 2; i <= 5; i++) await cloud.createPolicyVersion('versions', d(`a:${i}`), false);
     expect((await failure(cloud.createPolicyVersion('versions', d('a:6'), false))).apiCode).toBe('LimitExceeded.Policy.Version');
     await cloud.createPolicyVersion('versions', d('a:6'), true);
-    expect(await cloud.getCustomPolicyDocument('versions')).toBe(d('a:6'));
+    expect((await cloud.getCustomPolicy('versions'))?.document).toBe(d('a:6'));
   });
 
   it('STS credentials: the security token is sent, checked, and never printed', async () => {

@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
@@ -9,6 +10,9 @@ import { ACCOUNT, fixtureKeys, tempDir } from '../helpers/fixture.js';
 
 export { ACCOUNT };
 export const AK = { id: 'LTAI5tEmulatorKeyId01', secret: 'emulator-secret-Zq8vX3pW9kLm2NbR' } as const;
+/** A valid credential of another, empty account. */
+export const OTHER_ACCOUNT = '9876543210987654';
+export const OTHER_AK = { id: 'LTAI5tOtherAccountKey', secret: 'other-account-secret-Hq2wE8rT' } as const;
 export const WORKSPACE = '12345';
 
 export function testConfig(endpoint: string, registerYaml?: string): Config {
@@ -38,7 +42,7 @@ roles:
 mappings: [{ group: ml, roles: [pai-dev, pai-admin] }]
 targets: { pai: { url: "https://pai.console.aliyun.com/" } }
 register:
-  endpoints: { ims: "${endpoint}", ram: "${endpoint}", aiworkspace: "${endpoint}", protocol: http }
+  endpoints: { ims: "${endpoint}", ram: "${endpoint}", sts: "${endpoint}", aiworkspace: "${endpoint}", protocol: http }
 ${register}
 `,
     'test-config.yaml',
@@ -48,6 +52,8 @@ ${register}
 export interface Harness {
   readonly emulator: AlibabaEmulator;
   readonly keysDir: string;
+  /** The config path register is told about (its lock file goes beside it). */
+  configPath: string;
   keys: KeyMaterial;
   config: Config;
   run(args: string[], opts?: { env?: NodeJS.ProcessEnv; stdin?: string; tty?: boolean }): Promise<RunResult>;
@@ -74,7 +80,10 @@ export const fastRetry: RegisterDeps = {
 };
 
 export async function harness(registerYaml?: string): Promise<Harness> {
-  const emulator = new AlibabaEmulator([{ accessKeyId: AK.id, accessKeySecret: AK.secret, accountId: ACCOUNT }]);
+  const emulator = new AlibabaEmulator([
+    { accessKeyId: AK.id, accessKeySecret: AK.secret, accountId: ACCOUNT },
+    { accessKeyId: OTHER_AK.id, accessKeySecret: OTHER_AK.secret, accountId: OTHER_ACCOUNT },
+  ]);
   await emulator.start();
   emulator.addWorkspace(ACCOUNT, WORKSPACE, 'cn-hangzhou');
   const keysDir = await tempDir('pai-sso-register-');
@@ -82,6 +91,7 @@ export async function harness(registerYaml?: string): Promise<Harness> {
   const h: Harness = {
     emulator,
     keysDir,
+    configPath: join(keysDir, 'gateway.yaml'),
     keys,
     config: testConfig(emulator.endpoint, registerYaml),
     async run(args, opts = {}) {
@@ -96,7 +106,7 @@ export async function harness(registerYaml?: string): Promise<Harness> {
         args,
         {
           config: h.config,
-          configPath: 'test-config.yaml',
+          configPath: h.configPath,
           keys: h.keys,
           stdout,
           stderr,

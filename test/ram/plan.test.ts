@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/validate.js';
 import { samlStatement, type DesiredRole } from '../../src/ram/desired.js';
-import { mergeTrust } from '../../src/ram/trust.js';
-import { metadataFacts, planAccount, type ActualAccount } from '../../src/ram/plan.js';
+import { describeWithMarker, managedValue, markerInDescription } from '../../src/ram/ownership.js';
+import { checkTrustSize, mergeTrust, revokeProvider, TrustPolicyTooLargeError } from '../../src/ram/trust.js';
+import { metadataFacts, planAccount, type ActualAccount, type ActualRole } from '../../src/ram/plan.js';
+import { suggestPaiRole } from '../../src/config/register-schema.js';
 import { operatorPolicy } from '../../src/ram/operator-policy.js';
 import { isNotFound, isRetryable, toCloudError } from '../../src/ram/cloud.js';
 import { ClientError, ServerError, ThrottlingError } from '@alicloud/openapi-core';
@@ -10,6 +12,7 @@ import { ClientError, ServerError, ThrottlingError } from '@alicloud/openapi-cor
 // The planner and its helpers are pure: these cases need no emulator.
 
 const PROVIDER = 'acs:ram::1234567890123456:saml-provider/corp-idp';
+const MANAGED_BY = 'sso.example.test/saml/metadata';
 const ACS = 'https://signin.aliyun.com/saml-role/sso';
 
 function role(over: Partial<DesiredRole> = {}): DesiredRole {
@@ -23,6 +26,7 @@ function role(over: Partial<DesiredRole> = {}): DesiredRole {
     maxSessionDuration: { atLeast: 3600 },
     policies: [],
     workspaces: [],
+    tags: { 'pai-sso:managed': MANAGED_BY },
     ...over,
   };
 }
@@ -88,9 +92,21 @@ describe('trust policy merge', () => {
 describe('planner', () => {
   const account = (over: Partial<ActualAccount> = {}): ActualAccount => ({
     provider: null,
-    paiPolicyDocument: undefined,
+    paiPolicy: undefined,
     roles: new Map(),
     members: new Map(),
+    orphanRoles: [],
+    orphanPolicies: [],
+    ...over,
+  });
+  const actualRole = (over: Partial<ActualRole> = {}): ActualRole => ({
+    roleId: '1',
+    arn: 'acs:ram::1234567890123456:role/pai-developer',
+    trustPolicy: doc(ours),
+    maxSessionDuration: 7200,
+    description: undefined,
+    attached: [],
+    tags: { 'pai-sso:managed': MANAGED_BY },
     ...over,
   });
   const metadataXml = `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp"><md:IDPSSODescriptor>
@@ -100,12 +116,14 @@ describe('planner', () => {
     key: 'prod',
     accountId: '1234567890123456',
     profile: undefined,
+    managedBy: MANAGED_BY,
+    adopt: [],
     provider: {
       name: 'corp-idp',
       arn: PROVIDER,
       metadataXml,
       metadataBase64: Buffer.from(metadataXml).toString('base64'),
-      description: 'd',
+      description: describeWithMarker('d', MANAGED_BY),
       authnSignAlgo: 'rsa-sha256' as const,
     },
     paiPolicy: undefined,
@@ -121,7 +139,7 @@ describe('planner', () => {
           arn: PROVIDER,
           metadataBase64: Buffer.from(reformatted).toString('base64'),
           authnSignAlgo: 'rsa-sha256',
-          description: 'd',
+          description: describeWithMarker('d', MANAGED_BY),
         },
       }),
       { prune: false },
@@ -133,9 +151,7 @@ describe('planner', () => {
   it('an explicit maxSessionDuration is enforced both ways; the floor only raises', () => {
     const have = (max: number) =>
       account({
-        roles: new Map([
-          ['pai-developer', { roleId: '1', arn: want.roles[0]!.arn, trustPolicy: doc(ours), maxSessionDuration: max, attached: [] }],
-        ]),
+        roles: new Map([['pai-developer', actualRole({ maxSessionDuration: max })]]),
       });
     const lower = planAccount(want, have(43200), { prune: false }).items[1]!;
     expect(lower.changes).toContain('~ MaxSessionDuration 43200 -> 7200');
@@ -149,10 +165,17 @@ describe('planner', () => {
       name: 'PAIDefaultPolicy',
       description: 'x',
       document: doc({ Effect: 'Allow', Action: ['oss:GetObject', 'oss:PutObject'], Resource: '*' }),
+      tags: { 'pai-sso:managed': MANAGED_BY },
     };
     const plan = planAccount(
       { ...want, paiPolicy: policy },
-      account({ paiPolicyDocument: doc({ Effect: 'Allow', Action: ['oss:GetObject', 'oss:DeleteBucket'], Resource: '*' }) }),
+      account({
+        paiPolicy: {
+          document: doc({ Effect: 'Allow', Action: ['oss:GetObject', 'oss:DeleteBucket'], Resource: '*' }),
+          description: 'x',
+          tags: { 'pai-sso:managed': MANAGED_BY },
+        },
+      }),
       { prune: false },
     );
     const item = plan.items.find((i) => i.resource === 'policy')!;
@@ -191,6 +214,29 @@ describe('register config checks', () => {
     expect(problems({})).toEqual([]);
   });
 
+  it('refuses PAI.WorkspaceOwner and suggests the role meant', () => {
+    const p = problems({
+      roles: { dev: { workspaces: [{ id: '1', region: 'cn-hangzhou', roles: ['PAI.WorkspaceOwner', 'PAI.AlgoDevelop'] }] } },
+    });
+    expect(p).toEqual([
+      "register.roles.dev.workspaces.0.roles.0: PAI.WorkspaceOwner belongs to the workspace's owner and cannot be granted with CreateMember/AddMemberRole; use PAI.WorkspaceAdmin",
+      expect.stringMatching(
+        /^register\.roles\.dev\.workspaces\.0\.roles\.1: unknown PAI role "PAI\.AlgoDevelop"; did you mean PAI\.AlgoDeveloper\? valid: /,
+      ),
+    ]);
+  });
+
+  it('checks tags: reserved prefix and Alibaba Cloud tag rules', () => {
+    expect(
+      problems({ tags: { 'pai-sso:managed': 'x', 'acs:x': 'y', team: 'https://x' }, roles: { dev: { tags: { ok: 'fine' } } } }),
+    ).toEqual([
+      'register.tags: tag "pai-sso:managed": keys starting with "pai-sso:" are register\'s own',
+      'register.tags: tag "acs:x": tag key must not start with "aliyun" or "acs:"',
+      'register.tags: tag "team": tags must not contain "http://" or "https://"',
+    ]);
+    expect(problems({ adopt: ['role/pai-developer', 'bucket/x'] }).join()).toMatch(/register\.adopt\.1/);
+  });
+
   it('reports unknown roles and accounts, bad names, regions, PAI roles and durations', () => {
     const p = problems({
       paiPolicy: { name: 'Bad_Name' },
@@ -217,7 +263,7 @@ describe('register config checks', () => {
         'register.roles.dev.trustedServices.0: must be a service principal like dataworks.aliyuncs.com',
         'register.roles.dev.systemPolicies.0: must be 1-128 letters, digits or "-"',
         'register.roles.dev.workspaces.0.region: must be a region ID like cn-hangzhou',
-        expect.stringMatching(/^register\.roles\.dev\.workspaces\.0\.roles\.0: must be one of: PAI\.AlgoDeveloper/),
+        expect.stringMatching(/^register\.roles\.dev\.workspaces\.0\.roles\.0: unknown PAI role "PAI\.Boss"; valid: PAI\.AlgoDeveloper/),
         'register.roles.dev.workspaces.1.id: workspace "1" is listed twice',
       ]),
     );
@@ -253,6 +299,8 @@ describe('operator policy', () => {
       key: 'prod',
       accountId: '1234567890123456',
       profile: undefined,
+      managedBy: MANAGED_BY,
+      adopt: [],
       provider: {
         name: 'corp-idp',
         arn: PROVIDER,
@@ -261,7 +309,7 @@ describe('operator policy', () => {
         description: '',
         authnSignAlgo: 'rsa-sha256' as const,
       },
-      paiPolicy: { name: 'PAIDefaultPolicy', document: '{}', description: '' },
+      paiPolicy: { name: 'PAIDefaultPolicy', document: '{}', description: '', tags: {} },
       roles: [
         role({
           policies: [{ type: 'Custom', name: 'PAIDefaultPolicy' }],
@@ -273,11 +321,254 @@ describe('operator policy', () => {
     const actions = p.Statement.flatMap((s) => s.Action);
     expect(actions).not.toContain('ram:DetachPolicyFromRole');
     expect(actions).not.toContain('ram:DeleteRole');
-    expect(p.Statement.flatMap((s) => s.Resource)).not.toContain('*');
-    expect(p.Statement.at(-1)!.Resource).toEqual(['acs:paiworkspace:cn-shanghai:1234567890123456:workspace/7']);
+    // Writes are scoped to the configured ARNs; "*" only where the API reference says "All Resources".
+    const star = p.Statement.filter((s) => s.Resource.includes('*')).flatMap((s) => s.Action);
+    expect(star.sort()).toEqual(['paiworkspace:CreateMember', 'ram:ListTagResources', 'ram:TagResources', 'ram:UntagResources']);
+    const on = (action: string) => p.Statement.filter((s) => s.Action.includes(action)).flatMap((s) => s.Resource);
+    expect(on('ram:UpdateRole')).toEqual(['acs:ram:*:1234567890123456:role/pai-developer']);
+    expect(on('ram:CreatePolicyVersion')).toEqual(['acs:ram:*:1234567890123456:policy/PAIDefaultPolicy']);
+    expect(on('ram:UpdateSAMLProvider')).toEqual(['acs:ram:*:1234567890123456:saml-provider/corp-idp']);
+    expect(on('ram:DeletePolicy')).toEqual(['acs:ram:*:1234567890123456:policy/pai-sso-register-lock']);
+    expect(on('paiworkspace:AddMemberRole')).toEqual(['acs:paiworkspace:cn-shanghai:1234567890123456:workspace/7']);
     const pruned = operatorPolicy(account, { prune: true }).Statement.flatMap((s) => s.Action);
     expect(pruned).toEqual(
-      expect.arrayContaining(['ram:DetachPolicyFromRole', 'ram:DeletePolicyVersion', 'paiworkspace:RemoveMemberRole']),
+      expect.arrayContaining([
+        'ram:DetachPolicyFromRole',
+        'ram:DeletePolicyVersion',
+        'paiworkspace:RemoveMemberRole',
+        'paiworkspace:DeleteMembers',
+      ]),
     );
+    expect(pruned).not.toContain('ram:DeleteRole');
+    expect(operatorPolicy(account, { prune: true, deleteRoles: true }).Statement.flatMap((s) => s.Action)).toContain('ram:DeleteRole');
+  });
+});
+
+describe('ownership marker', () => {
+  it('names the gateway by its entity ID without the scheme, and fits a tag value', () => {
+    expect(managedValue('https://sso.example.test/saml/metadata')).toBe('sso.example.test/saml/metadata');
+    expect(managedValue('urn:corp:idp')).toBe('urn:corp:idp');
+    const long = managedValue(`https://sso.example.test/${'x'.repeat(300)}`);
+    expect(long).toHaveLength(128);
+    expect(long).not.toMatch(/https?:\/\//);
+    expect(managedValue(`https://sso.example.test/${'x'.repeat(300)}`)).toBe(long);
+    expect(managedValue(`https://sso.example.test/${'y'.repeat(300)}`)).not.toBe(long);
+  });
+
+  it('reads back the marker it writes into a provider description, and replaces an old one', () => {
+    const d = describeWithMarker('pai-sso gateway', MANAGED_BY);
+    expect(d).toBe(`pai-sso gateway [pai-sso:managed=${MANAGED_BY}]`);
+    expect(markerInDescription(d)).toBe(MANAGED_BY);
+    expect(markerInDescription('pai-sso gateway (managed by pai-sso register)')).toBeUndefined();
+    expect(describeWithMarker(describeWithMarker('x', 'old'), 'new')).toBe('x [pai-sso:managed=new]');
+  });
+});
+
+describe('planner: ownership, orphans, size', () => {
+  const account = (over: Partial<ActualAccount> = {}): ActualAccount => ({
+    provider: null,
+    paiPolicy: undefined,
+    roles: new Map(),
+    members: new Map(),
+    orphanRoles: [],
+    orphanPolicies: [],
+    ...over,
+  });
+  const have = (over: Partial<ActualRole> = {}): ActualRole => ({
+    roleId: '1',
+    arn: 'acs:ram::1234567890123456:role/pai-developer',
+    trustPolicy: doc(ours),
+    maxSessionDuration: 3600,
+    description: undefined,
+    attached: [],
+    tags: { 'pai-sso:managed': MANAGED_BY },
+    ...over,
+  });
+  const want = {
+    key: 'prod',
+    accountId: '1234567890123456',
+    profile: undefined,
+    managedBy: MANAGED_BY,
+    adopt: [] as string[],
+    provider: {
+      name: 'corp-idp',
+      arn: PROVIDER,
+      metadataXml: '',
+      metadataBase64: '',
+      description: '',
+      authnSignAlgo: 'rsa-sha256' as const,
+    },
+    paiPolicy: undefined,
+    roles: [role()],
+  };
+  const roleItem = (a: ActualAccount, opts = {}, w = want) =>
+    planAccount(w, a, { prune: false, ...opts }).items.find((i) => i.address === 'role/pai-developer')!;
+
+  it('an existing role without our marker is blocked until adopted; adopting marks it', () => {
+    const blocked = roleItem(account({ roles: new Map([['pai-developer', have({ tags: {} })]]) }));
+    expect(blocked.action).toBe('blocked');
+    expect(blocked.ops).toEqual([]);
+    expect(blocked.changes[0]).toMatch(/register did not create it/);
+    expect(blocked.notes[0]).toContain('--adopt role/pai-developer');
+    const other = roleItem(account({ roles: new Map([['pai-developer', have({ tags: { 'pai-sso:managed': 'staging.example' } })]]) }));
+    expect(other.changes[0]).toMatch(/managed by another gateway \(pai-sso:managed=staging.example\)/);
+    const adopted = roleItem(account({ roles: new Map([['pai-developer', have({ tags: { owner: 'ml' } })]]) }), {
+      adopt: ['role/pai-developer'],
+    });
+    expect(adopted.action).toBe('update');
+    expect(adopted.notes[0]).toMatch(/^adopted/);
+    expect(adopted.changes).toContain(`+ tag pai-sso:managed=${MANAGED_BY}`);
+    expect(adopted.notes).toContain('kept tag owner=ml (not configured; --prune removes it)');
+    const viaConfig = roleItem(
+      account({ roles: new Map([['pai-developer', have({ tags: {} })]]) }),
+      {},
+      { ...want, adopt: ['role/pai-developer'] },
+    );
+    expect(viaConfig.action).toBe('update');
+  });
+
+  it('the description and tags follow the config', () => {
+    const w = { ...want, roles: [role({ description: 'PAI developers', tags: { 'pai-sso:managed': MANAGED_BY, team: 'ml' } })] };
+    const item = roleItem(
+      account({ roles: new Map([['pai-developer', have({ description: 'old', tags: { 'pai-sso:managed': MANAGED_BY, team: 'x' } })]]) }),
+      {},
+      w,
+    );
+    expect(item.changes).toEqual(['~ description "old" -> "PAI developers"', '~ tag team: x -> ml']);
+    expect(item.ops).toEqual([
+      { kind: 'updateRole', roleName: 'pai-developer', description: 'PAI developers' },
+      { kind: 'tagResource', resourceType: 'role', name: 'pai-developer', tags: { team: 'ml' } },
+    ]);
+  });
+
+  const orphan = {
+    ...have({ trustPolicy: doc(ours), attached: [{ type: 'System' as const, name: 'AliyunPAIFullAccess' }] }),
+    roleName: 'pai-old',
+    memberships: [{ workspaceId: '12345', region: 'cn-hangzhou', member: { memberId: 'm-1', userId: '1', roles: ['PAI.AlgoDeveloper'] } }],
+  };
+
+  it('a role register made that left the config: listed, revoked with --prune, deleted with --delete-roles', () => {
+    const a = account({ orphanRoles: [orphan] });
+    const listed = planAccount(want, a, { prune: false }).items.find((i) => i.address === 'role/pai-old')!;
+    expect(listed.action).toBe('orphan');
+    expect(listed.changes[0]).toBe('! not in the config, but it still trusts saml-provider/corp-idp: people can still sign in to it');
+    expect(listed.ops).toEqual([]);
+    const revoked = planAccount(want, a, { prune: true }).items.find((i) => i.address === 'role/pai-old')!;
+    expect(revoked.action).toBe('update');
+    const trust = JSON.parse((revoked.ops[0] as { trustPolicy: string }).trustPolicy) as unknown;
+    expect(trust).toEqual({
+      Version: '1',
+      Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { RAM: ['acs:ram::1234567890123456:root'] } }],
+    });
+    expect(revoked.notes[0]).toMatch(/now trusts only its own account/);
+    const deleted = planAccount(want, a, { prune: true, deleteRoles: true }).items.find((i) => i.address === 'role/pai-old')!;
+    expect(deleted.action).toBe('delete');
+    expect(deleted.ops.map((o) => o.kind)).toEqual(['deleteMember', 'detachPolicy', 'deleteRole']);
+    // Once revoked it is no longer drift.
+    const after = planAccount(
+      want,
+      account({ orphanRoles: [{ ...orphan, trustPolicy: (revoked.ops[0] as { trustPolicy: string }).trustPolicy }] }),
+      {
+        prune: false,
+      },
+    ).items.find((i) => i.address === 'role/pai-old')!;
+    expect(after.action).toBe('ok');
+  });
+
+  it('revoking keeps every other principal', () => {
+    const other = { Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { RAM: ['acs:ram::1:root'] } };
+    const shared = { ...ours, Principal: { Federated: [PROVIDER, 'acs:ram::1234567890123456:saml-provider/other'] } };
+    const r = revokeProvider(doc(shared, other), PROVIDER, '1234567890123456')!;
+    expect(r.rootOnly).toBe(false);
+    expect((JSON.parse(r.document) as { Statement: unknown[] }).Statement).toEqual([
+      { ...ours, Principal: { Federated: ['acs:ram::1234567890123456:saml-provider/other'] } },
+      other,
+    ]);
+    expect(revokeProvider(doc(other), PROVIDER, '1')!.changed).toBe(false);
+    expect(revokeProvider('{nope', PROVIDER, '1')).toBeUndefined();
+  });
+
+  it('a policy register made that left the config is detached from managed roles and deleted with --prune', () => {
+    const policy = {
+      name: 'PAIDefaultPolicy',
+      roles: ['pai-old', 'pai-developer'],
+      others: [],
+      versions: [
+        { versionId: 'v1', isDefault: false },
+        { versionId: 'v2', isDefault: true },
+      ],
+    };
+    const a = account({
+      roles: new Map([['pai-developer', have({ attached: [{ type: 'Custom', name: 'PAIDefaultPolicy' }] })]]),
+      orphanRoles: [orphan],
+      orphanPolicies: [policy],
+    });
+    expect(planAccount(want, a, { prune: false }).items.find((i) => i.address === 'policy/PAIDefaultPolicy')!.action).toBe('orphan');
+    const items = planAccount(want, a, { prune: true }).items;
+    const item = items.find((i) => i.address === 'policy/PAIDefaultPolicy')!;
+    expect(item.action).toBe('delete');
+    // pai-developer's own item already detaches it (prune); pai-old is only revoked, so the policy item detaches it.
+    expect(item.ops).toEqual([
+      { kind: 'detachPolicy', roleName: 'pai-old', policy: { type: 'Custom', name: 'PAIDefaultPolicy' } },
+      { kind: 'deletePolicyVersion', name: 'PAIDefaultPolicy', versionId: 'v1' },
+      { kind: 'deletePolicy', name: 'PAIDefaultPolicy' },
+    ]);
+    const held = planAccount(want, account({ orphanPolicies: [{ ...policy, roles: [], others: ['user/alice'] }] }), {
+      prune: true,
+    }).items.at(-1)!;
+    expect(held.action).toBe('orphan');
+    expect(held.changes[0]).toMatch(/still attached to user\/alice/);
+    expect(held.ops).toEqual([]);
+  });
+
+  it('a workspace register added the role to and the config dropped is listed, and removed with --prune', () => {
+    const tags = { 'pai-sso:managed': MANAGED_BY, 'pai-sso:workspace/9@cn-beijing': 'member' };
+    const members = new Map([['9\u0000pai-developer', { memberId: 'm-9', userId: '1', roles: ['PAI.AlgoDeveloper'] }]]);
+    const a = account({ roles: new Map([['pai-developer', have({ tags })]]), members });
+    const item = (prune: boolean) =>
+      planAccount(want, a, { prune }).items.find((i) => i.address === 'workspace/9@cn-beijing/member/pai-developer')!;
+    expect(item(false).action).toBe('orphan');
+    // The same tags on a role register may not touch plan nothing.
+    const foreign = account({ roles: new Map([['pai-developer', have({ tags: { ...tags, 'pai-sso:managed': 'other' } })]]), members });
+    expect(planAccount(want, foreign, { prune: true }).items.map((i) => i.address)).not.toContain(
+      'workspace/9@cn-beijing/member/pai-developer',
+    );
+    expect(item(true).ops).toEqual([
+      { kind: 'deleteMember', roleName: 'pai-developer', region: 'cn-beijing', workspaceId: '9', memberId: 'm-9' },
+      { kind: 'untagResource', resourceType: 'role', name: 'pai-developer', keys: ['pai-sso:workspace/9@cn-beijing'] },
+    ]);
+  });
+
+  it('a trust policy over the limit is refused in the plan with its size and what to remove', () => {
+    const foreign = {
+      Effect: 'Allow',
+      Action: 'sts:AssumeRole',
+      Principal: { RAM: Array.from({ length: 80 }, (_, i) => `acs:ram::${1000000000000000 + i}:root`) },
+    };
+    const withService = { ...want, roles: [role({ trustedServices: ['dataworks.aliyuncs.com'] })] };
+    const big = account({ roles: new Map([['pai-developer', have({ trustPolicy: doc(ours, foreign) })]]) });
+    // As it stands the policy is left alone (nothing to write); adding a service would push it past the limit.
+    expect(planAccount(want, big, { prune: false }).items[1]!.action).toBe('ok');
+    expect(() => planAccount(withService, big, { prune: false })).toThrow(TrustPolicyTooLargeError);
+    try {
+      planAccount(withService, big, { prune: false });
+      expect.unreachable();
+    } catch (err) {
+      const e = err as TrustPolicyTooLargeError;
+      expect(e.kind).toBe('config');
+      expect(e.message).toMatch(/^role pai-developer: its trust policy would be \d{4} characters, \d+ more than RAM's 2048/);
+      expect(e.message).toMatch(/\n {4}\d{4} characters: Allow sts:AssumeRole RAM acs:ram::1000000000000000:root/);
+      expect(e.message).toContain('--prune to drop them all');
+      expect(e.message).toContain('register.roles.dev.trustedServices: dataworks.aliyuncs.com');
+    }
+    // With --prune the foreign statement goes and the policy fits.
+    expect(planAccount(withService, big, { prune: true }).items[1]!.action).toBe('update');
+    expect(() => checkTrustSize(role(), doc(ours))).not.toThrow();
+  });
+
+  it('suggests the PAI role meant', () => {
+    expect(suggestPaiRole('PAI.AlgoDevelop')).toBe('PAI.AlgoDeveloper');
+    expect(suggestPaiRole('pai.workspaceadmin')).toBe('PAI.WorkspaceAdmin');
+    expect(suggestPaiRole('PAI.Boss')).toBeUndefined();
   });
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateSigningPair } from '../../src/keys/generate.js';
 import { loadOrCreateKeys } from '../../src/keys/store.js';
-import { ACCOUNT, AK, WORKSPACE, harness, sleeps, type Harness } from './helpers.js';
+import { ACCOUNT, AK, OTHER_ACCOUNT, OTHER_AK, WORKSPACE, harness, sleeps, type Harness } from './helpers.js';
 
 // The real IMS/RAM SDKs and the generic ROA call against the local emulator: every
 // request is signed and verified, every document validated, state kept between calls.
@@ -26,7 +26,7 @@ describe('register against the emulator', () => {
     const plan = await h.run(['plan']);
     expect(plan.code).toBe(3);
     expect(plan.stdout).toMatch(/\+ create saml-provider\/corp-idp/);
-    expect(plan.stdout).toMatch(/Plan: 6 to create, 0 to update, 0 unchanged/);
+    expect(plan.stdout).toMatch(/Plan: 6 to create, 0 to update, 0 to delete, 0 unchanged/);
 
     const apply = await h.run(['apply', '--yes']);
     expect(apply.code, apply.stderr).toBe(0);
@@ -83,6 +83,7 @@ describe('register against the emulator', () => {
       accounts: Array<{ accountId: string; resources: Array<{ address: string; action: string; calls: Array<{ call: string }> }> }>;
     };
     expect(json.changes).toBe(true);
+    expect((json as unknown as { formatVersion: number }).formatVersion).toBe(2);
     expect(json.summary.create).toBe(6);
     expect(json.accounts[0]!.accountId).toBe(ACCOUNT);
     const provider = json.accounts[0]!.resources.find((x) => x.address === 'saml-provider/corp-idp')!;
@@ -100,7 +101,7 @@ describe('register against the emulator', () => {
     expect(plan.code).toBe(3);
     expect(plan.stdout).toMatch(/~ update saml-provider\/corp-idp/);
     expect(plan.stdout).toContain(`+ signing cert SHA256 ${h.keys.next!.sha256}`);
-    expect(plan.stdout).toMatch(/Plan: 0 to create, 1 to update, 5 unchanged/);
+    expect(plan.stdout).toMatch(/Plan: 0 to create, 1 to update, 0 to delete, 5 unchanged/);
     expect((await h.run(['apply', '--yes'])).code).toBe(0);
     const doc = Buffer.from(h.emulator.account(ACCOUNT).providers.get('corp-idp')!.doc, 'base64').toString('utf8');
     expect(doc).toContain(h.keys.next!.base64);
@@ -181,7 +182,7 @@ describe('register against the emulator', () => {
     const wrong = 'definitely-not-the-secret-4711';
     const r = await h.run(['plan'], { env: { ALIBABA_CLOUD_ACCESS_KEY_ID: AK.id, ALIBABA_CLOUD_ACCESS_KEY_SECRET: wrong } });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/ims:GetSAMLProvider failed: SignatureDoesNotMatch \(HTTP 400\)/);
+    expect(r.stderr).toMatch(/sts:GetCallerIdentity failed: SignatureDoesNotMatch \(HTTP 400\)/);
     expect(r.stderr).toMatch(/AccessKey secret does not match/);
     expect(r.stdout + r.stderr).not.toContain(wrong);
     const unknown = await h.run(['plan'], {
@@ -256,12 +257,40 @@ describe('register against the emulator', () => {
     expect(yes.code).toBe(0);
   });
 
-  it('credentials of another account are refused before anything is written', async () => {
+  it('a credential of another, empty account is refused before anything is read or written', async () => {
+    const env = { ALIBABA_CLOUD_ACCESS_KEY_ID: OTHER_AK.id, ALIBABA_CLOUD_ACCESS_KEY_SECRET: OTHER_AK.secret };
+    for (const args of [['apply', '--yes'], ['plan']]) {
+      h.emulator.calls.length = 0;
+      const r = await h.run(args, { env });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(
+        `pai-sso register: account "prod": expected account ${ACCOUNT} (accounts.prod.accountId), but the credential belongs to account ${OTHER_ACCOUNT} (acs:ram::${OTHER_ACCOUNT}:user/operator-tkey); nothing was read or written\n`,
+      );
+      expect(r.stdout).toBe('');
+      expect(h.emulator.calls.map((c) => [c.action, c.accountId])).toEqual([['GetCallerIdentity', OTHER_ACCOUNT]]);
+    }
+    const other = h.emulator.account(OTHER_ACCOUNT);
+    expect([other.providers.size, other.roles.size, [...other.policies.values()].filter((p) => p.type === 'Custom').length]).toEqual([
+      0, 0, 0,
+    ]);
+  });
+
+  it('the config names another account than the credential: refused, nothing written', async () => {
     expect((await h.run(['apply', '--yes'])).code).toBe(0);
     h.config = { ...h.config, accounts: { prod: { accountId: '9999999999999999', samlProvider: 'corp-idp' } } };
-    const r = await h.run(['plan']);
+    const writes = h.emulator.writes().length;
+    const r = await h.run(['apply', '--yes']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/the credential reaches account 1234567890123456 .* but the config says 9999999999999999/);
+    expect(r.stderr).toMatch(/expected account 9999999999999999 .* but the credential belongs to account 1234567890123456/);
+    expect(h.emulator.writes().length).toBe(writes);
+  });
+
+  it('an identity answer that names no account is refused', async () => {
+    h.emulator.callerAccountOverride = '';
+    const r = await h.run(['apply', '--yes']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/STS GetCallerIdentity named no account for this credential \(AccountId ""\); nothing was read or written/);
+    expect(h.emulator.calls.map((c) => c.action)).toEqual(['GetCallerIdentity']);
   });
 
   it('bad register arguments exit 2 with usage', async () => {

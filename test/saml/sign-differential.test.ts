@@ -60,7 +60,7 @@ const PIECES = [
 function hostile(rand: () => number, max = 12): string {
   const n = 1 + Math.floor(rand() * max);
   let out = '';
-  for (let i = 0; i < n; i++) out += PIECES[Math.floor(rand() * PIECES.length)] ?? '';
+  for (let i = 0; i < n; i++) out += PIECES[Math.floor(rand() * PIECES.length)]!;
   return out;
 }
 

@@ -136,6 +136,7 @@ describe.skipIf(REDIS_MISSING !== undefined)('two replicas sharing Redis', () =>
 
   afterAll(async () => {
     await Promise.all([stopReplica(a), stopReplica(b)]);
+    // Unset when beforeAll failed: that failure is the one to report.
     await (redis as RedisServer | undefined)?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });

@@ -120,7 +120,8 @@ describe.skipIf(REDIS_MISSING !== undefined)('redis', () => {
   beforeAll(async () => {
     redis = await startRedis();
   });
-  afterAll(() => redis?.close());
+  // Unset when beforeAll failed: that failure is the one to report.
+  afterAll(() => (redis as RedisServer | undefined)?.close());
 
   contract('redis', async () => {
     const store = createRedisStore({ url: redis.url, keyPrefix: 'contract:' });

@@ -6,11 +6,11 @@ import { constantTimeEqual } from '../../crypto/constant-time.js';
 import { loginPage, type LoginChoices } from '../views.js';
 import { newNonce, safeReturnTo, sendHtml, sendMessage } from '../pages.js';
 import { clip, type Audit } from '../../audit/audit.js';
-import { createSealer } from '../sealed-cookie.js';
+import { createSealer } from '../../crypto/sealer.js';
 import { peerOf } from '../peer.js';
 import { StoreUnavailableError } from '../../state/store.js';
-import { sendThrottleUnavailable, TOO_MANY } from '../../security/login-throttle-plugin.js';
-import type { Admitted } from '../../security/login-throttle.js';
+import { sendThrottleUnavailable, TOO_MANY } from '../login-throttle.js';
+import type { Admitted, Blocked } from '../../security/login-throttle.js';
 
 interface LoginBody {
   username: string;
@@ -134,19 +134,19 @@ export const loginRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) =>
       const source = pickSource(request.body.source);
       if (!source) return renderLogin(reply, 400, flow.csrf, { error: 'Choose a directory.' });
       // The throttle (per username and per address, shared through the store) decides before the password is looked at.
-      let admitted: Admitted;
+      let verdict: { admitted: Admitted } | { blocked: Blocked };
       try {
-        const verdict = await app.loginThrottle.admit(username, request.ip);
-        if ('blocked' in verdict) {
-          app.loginThrottle.refused(request, verdict.blocked, username);
-          reply.header('retry-after', String(verdict.blocked.retryAfterSeconds));
-          return renderLogin(reply, 429, flow.csrf, { error: TOO_MANY(verdict.blocked.retryAfterSeconds), username });
-        }
-        admitted = verdict.admitted;
+        verdict = await app.loginThrottle.admit(username, request.ip);
       } catch (err) {
         if (err instanceof StoreUnavailableError) return sendThrottleUnavailable(request, reply, err);
         throw err;
       }
+      if ('blocked' in verdict) {
+        app.loginThrottle.refused(request, verdict.blocked, username);
+        reply.header('retry-after', String(verdict.blocked.retryAfterSeconds));
+        return renderLogin(reply, 429, flow.csrf, { error: TOO_MANY(verdict.blocked.retryAfterSeconds), username });
+      }
+      const admitted = verdict.admitted;
       let user: User | undefined;
       try {
         user = await source.authenticate(username, password);

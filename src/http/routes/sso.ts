@@ -36,8 +36,7 @@ export const ssoRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
       },
     },
     async (request, reply) => {
-      const stale = await refreshStaleGroups(app, deps, request, reply);
-      if (stale) return stale;
+      if (await refreshStaleGroups(app, deps, request, reply)) return reply;
       const nonce = newNonce();
       const targetName = request.query.target ?? defaultTarget;
       const target = Object.hasOwn(config.targets, targetName) ? config.targets[targetName] : undefined;

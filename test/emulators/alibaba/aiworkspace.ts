@@ -4,6 +4,8 @@ import { now, type AccountState, type Member } from './state.js';
 
 // AIWorkspace 2021-02-04: workspace members and their PAI roles. A ROA API: the
 // resource is in the path and CreateMember's input in a JSON body, not in the query.
+// The roles CreateMember and AddMemberRole grant: PAI.WorkspaceOwner is the workspace's
+// owner, not a role one grants (PAI_ROLES in src/alibaba.ts).
 
 const PAI_ROLES = new Set([
   'PAI.AlgoDeveloper',
@@ -24,10 +26,11 @@ export function aiWorkspace(
 ): Record<string, unknown> {
   const m = /^\/api\/v1\/workspaces\/([^/]+)\/members(?:\/([^/]+)\/roles\/([^/]+))?$/.exec(path);
   if (!m) throw new ApiError(404, 'InvalidAction.NotFound', `No route for ${method} ${path}.`);
-  const [, wsId, memberId, roleName] = m.map((x) => (x === undefined ? undefined : decodeURIComponent(x)));
+  const [wsId, memberId, roleName] = [m[1], m[2], m[3]].map((x?: string) => (x === undefined ? undefined : decodeURIComponent(x)));
   const routes: Record<string, string> = {
     'GET members': 'ListMembers',
     'POST members': 'CreateMember',
+    'DELETE members': 'DeleteMembers',
     'POST role': 'AddMemberRole',
     'DELETE role': 'RemoveMemberRole',
   };
@@ -66,6 +69,15 @@ export function aiWorkspace(
         created.push(mem);
       }
       return { Members: created.map(view) };
+    }
+    case 'DeleteMembers': {
+      const ids = (p['MemberIds'] ?? '').split(',').filter(Boolean);
+      if (ids.length === 0) throw new ApiError(400, 'MissingParameter.MemberIds', 'The parameter MemberIds is required.');
+      for (const id of ids) {
+        if (!ws.members.has(id)) throw new ApiError(404, 'MemberNotExists', `Member ${id} does not exist.`);
+      }
+      for (const id of ids) ws.members.delete(id);
+      return {};
     }
     case 'AddMemberRole':
     case 'RemoveMemberRole': {

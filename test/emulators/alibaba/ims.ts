@@ -20,7 +20,8 @@ function checkMetadata(b64: string): void {
     xml,
     'text/xml',
   );
-  const root = doc.documentElement;
+  // xmldom: no root for a document without elements, whatever its types say.
+  const root = doc.documentElement as Element | null;
   if (errors || !root) throw invalid('not well-formed XML');
   const MD = 'urn:oasis:names:tc:SAML:2.0:metadata';
   if (root.namespaceURI !== MD || root.localName !== 'EntityDescriptor') throw invalid('the root must be one md:EntityDescriptor');
@@ -34,7 +35,7 @@ function checkMetadata(b64: string): void {
     const use = kd.getAttribute('use');
     if (use && use !== 'signing') continue;
     const x = kd.getElementsByTagNameNS('http://www.w3.org/2000/09/xmldsig#', 'X509Certificate');
-    for (let j = 0; j < x.length; j++) certs.push((x.item(j)!.textContent ?? '').replace(/\s+/g, ''));
+    for (let j = 0; j < x.length; j++) certs.push(x.item(j)!.textContent.replace(/\s+/g, ''));
   }
   if (certs.length === 0) throw invalid('no signing certificate');
   if (certs.length > MAX_METADATA_CERTS) throw invalid(`at most ${MAX_METADATA_CERTS} signing certificates are allowed`);

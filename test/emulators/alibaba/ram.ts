@@ -1,12 +1,16 @@
 import { randomInt } from 'node:crypto';
 import { ApiError, lengthCheck, required, requiredName, unknownAction } from './errors.js';
+import { addTags, parseTags, ramTags } from './ram-tags.js';
 import { now, type AccountState, type Role } from './state.js';
 
-// RAM 2015-05-01: roles, their trust policies, custom and system policies, attachments.
+// RAM 2015-05-01: roles, their trust policies, custom and system policies, attachments,
+// versions, deletions; tags are in ram-tags.ts.
 
 const ROLE_NAME = /^[A-Za-z0-9.-]+$/;
 const POLICY_NAME = /^[A-Za-z0-9-]+$/;
-const MAX_TRUST_POLICY = 4096; // UNCONFIRMED limit (docs/register.md); large enough for any document register writes
+// The trust-policy limit register plans against (TRUST_POLICY_MAX_CHARS in src/alibaba.ts;
+// docs/register.md says where the figure comes from).
+const MAX_TRUST_POLICY = 2048;
 const MAX_POLICY_DOCUMENT = 6144;
 const MAX_POLICY_VERSIONS = 5;
 
@@ -18,12 +22,13 @@ function parsePolicyDocument(doc: string, field: string, max: number): { Stateme
   } catch {
     throw new ApiError(400, 'MalformedPolicyDocument', `The policy document is not valid JSON.`);
   }
-  const p = parsed as { Version?: unknown; Statement?: unknown };
-  if (!p || typeof p !== 'object' || p.Version !== '1' || !Array.isArray(p.Statement) || p.Statement.length === 0) {
+  const p = (parsed && typeof parsed === 'object' ? parsed : {}) as { Version?: unknown; Statement?: unknown };
+  if (p.Version !== '1' || !Array.isArray(p.Statement) || p.Statement.length === 0) {
     throw new ApiError(400, 'MalformedPolicyDocument', 'The policy document needs Version "1" and a Statement list.');
   }
-  for (const st of p.Statement as Array<Record<string, unknown>>) {
-    if (!st || typeof st !== 'object' || (st['Effect'] !== 'Allow' && st['Effect'] !== 'Deny') || st['Action'] === undefined) {
+  for (const item of p.Statement as unknown[]) {
+    const st = (item && typeof item === 'object' ? item : {}) as Record<string, unknown>;
+    if ((st['Effect'] !== 'Allow' && st['Effect'] !== 'Deny') || st['Action'] === undefined) {
       throw new ApiError(400, 'MalformedPolicyDocument', 'Each statement needs Effect Allow|Deny and an Action.');
     }
   }
@@ -33,13 +38,13 @@ function parsePolicyDocument(doc: string, field: string, max: number): { Stateme
 function checkTrustPolicy(doc: string, field: string): void {
   const p = parsePolicyDocument(doc, field, MAX_TRUST_POLICY);
   for (const st of p.Statement) {
-    const principal = st['Principal'];
+    const principal: unknown = st['Principal'];
     if (!principal || typeof principal !== 'object')
       throw new ApiError(400, 'MalformedPolicyDocument', 'A trust policy statement needs a Principal.');
     const fed = (principal as Record<string, unknown>)['Federated'];
     if (fed === undefined) continue;
     const cond = (st['Condition'] ?? {}) as Record<string, Record<string, unknown>>;
-    const keys = Object.values(cond).flatMap((kv) => Object.keys(kv ?? {}));
+    const keys = Object.values(cond).flatMap((kv: Record<string, unknown> | undefined) => Object.keys(kv ?? {}));
     // Alibaba's trust policies for SAML principals accept one condition key, saml:recipient (the
     // site's ACS URL, see src/saml/alibaba.ts), and require it.
     if (!keys.includes('saml:recipient') || keys.some((k) => k !== 'saml:recipient')) {
@@ -95,7 +100,9 @@ export function ram(action: string, p: Record<string, string>, a: AccountState, 
         description: p['Description'] ?? '',
         created: now(),
         updated: now(),
+        tags: new Map(),
       };
+      addTags(r.tags, parseTags(p['Tag']));
       a.roles.set(n, r);
       return { Role: roleView(r) };
     }
@@ -152,6 +159,8 @@ export function ram(action: string, p: Record<string, string>, a: AccountState, 
       const doc = required(p, 'PolicyDocument');
       parsePolicyDocument(doc, 'PolicyDocument', MAX_POLICY_DOCUMENT);
       lengthCheck(p['Description'], 'Description', 1, 1024);
+      const tags = new Map<string, string>();
+      addTags(tags, parseTags(p['Tag']));
       a.policies.set(key, {
         name: n,
         type: 'Custom',
@@ -160,6 +169,7 @@ export function ram(action: string, p: Record<string, string>, a: AccountState, 
         defaultVersion: 'v1',
         nextVersion: 2,
         created: now(),
+        tags,
       });
       return { Policy: { PolicyName: n, PolicyType: 'Custom', DefaultVersion: 'v1' } };
     }
@@ -202,7 +212,76 @@ export function ram(action: string, p: Record<string, string>, a: AccountState, 
       }
       return {};
     }
-    default:
+    case 'DeleteRole': {
+      const n = roleName();
+      getRole(n);
+      if ((a.attachments.get(n)?.size ?? 0) > 0)
+        throw new ApiError(409, 'DeleteConflict.Role.Policy', `The role ${n} still has policies attached.`);
+      a.roles.delete(n);
+      a.attachments.delete(n);
+      return {};
+    }
+    case 'UpdatePolicyDescription': {
+      const pol = a.policies.get(`Custom/${policyName()}`);
+      if (!pol) throw new ApiError(404, 'EntityNotExist.Policy', `The policy does not exist.`);
+      const d = required(p, 'NewDescription');
+      lengthCheck(d, 'Description', 1, 1024);
+      pol.description = d;
+      return { Policy: { PolicyName: pol.name, Description: d } };
+    }
+    case 'ListPolicyVersions': {
+      const key = `${policyType()}/${policyName()}`;
+      const pol = a.policies.get(key);
+      if (!pol) throw new ApiError(404, 'EntityNotExist.Policy', `The policy ${key} does not exist.`);
+      return {
+        PolicyVersions: {
+          PolicyVersion: pol.versions.map((v) => ({
+            VersionId: v.id,
+            IsDefaultVersion: v.id === pol.defaultVersion,
+            PolicyDocument: v.doc,
+            CreateDate: v.created,
+          })),
+        },
+      };
+    }
+    case 'DeletePolicyVersion': {
+      const n = policyName();
+      const pol = a.policies.get(`Custom/${n}`);
+      if (!pol) throw new ApiError(404, 'EntityNotExist.Policy', `The policy ${n} does not exist.`);
+      const id = required(p, 'VersionId');
+      const i = pol.versions.findIndex((v) => v.id === id);
+      if (i < 0) throw new ApiError(404, 'EntityNotExist.Policy.Version', `The version ${id} does not exist.`);
+      if (id === pol.defaultVersion)
+        throw new ApiError(409, 'DeleteConflict.Policy.Version.Default', 'The default version cannot be deleted.');
+      pol.versions.splice(i, 1);
+      return {};
+    }
+    case 'ListEntitiesForPolicy': {
+      const key = `${policyType()}/${policyName()}`;
+      if (!a.policies.has(key)) throw new ApiError(404, 'EntityNotExist.Policy', `The policy ${key} does not exist.`);
+      const roles = [...a.attachments].filter(([, set]) => set.has(key)).map(([n]) => a.roles.get(n)!);
+      return {
+        Roles: { Role: roles.map((r) => ({ RoleName: r.name, RoleId: r.id, Arn: `acs:ram::${uid}:role/${r.name}` })) },
+        Users: { User: [] },
+        Groups: { Group: [] },
+      };
+    }
+    case 'DeletePolicy': {
+      const n = policyName();
+      const key = `Custom/${n}`;
+      const pol = a.policies.get(key);
+      if (!pol) throw new ApiError(404, 'EntityNotExist.Policy', `The policy ${n} does not exist.`);
+      if ([...a.attachments.values()].some((set) => set.has(key)))
+        throw new ApiError(409, 'DeleteConflict.Policy.Role', `The policy ${n} is still attached.`);
+      if (pol.versions.length > 1)
+        throw new ApiError(409, 'DeleteConflict.Policy.Version', `The policy ${n} still has non-default versions.`);
+      a.policies.delete(key);
+      return {};
+    }
+    default: {
+      const tagged = ramTags(action, p, a);
+      if (tagged) return tagged;
       throw unknownAction(action);
+    }
   }
 }

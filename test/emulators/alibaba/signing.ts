@@ -34,7 +34,7 @@ export function authenticate(
   creds: ReadonlyMap<string, EmulatorCredential>,
   nonces: Set<string>,
 ): EmulatorCredential {
-  const auth = String(req.headers['authorization'] ?? '');
+  const auth = req.headers['authorization'] ?? '';
   const m = /^ACS3-HMAC-SHA256 Credential=([^,]+),SignedHeaders=([^,]+),Signature=([0-9a-f]+)$/.exec(auth);
   if (!m) throw new ApiError(400, 'IncompleteSignature', 'The request signature does not conform to Aliyun standards.');
   const [, akId, signedHeaderList, signature] = m as unknown as [string, string, string, string];

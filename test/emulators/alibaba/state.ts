@@ -16,6 +16,8 @@ export interface Role {
   description: string;
   created: string;
   updated: string;
+  /** RAM tags (TagResources, or Tag on CreateRole). */
+  tags: Map<string, string>;
 }
 export interface PolicyVersion {
   id: string;
@@ -30,6 +32,7 @@ export interface Policy {
   defaultVersion: string;
   nextVersion: number;
   created: string;
+  tags: Map<string, string>;
 }
 export interface Member {
   memberId: string;
@@ -66,6 +69,7 @@ export function newAccount(): AccountState {
       defaultVersion: 'v1',
       nextVersion: 2,
       created: now(),
+      tags: new Map(),
     });
   }
   return a;

@@ -1,12 +1,12 @@
 import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { GatewayDeps } from '../http/deps.js';
-import { messagePage } from '../http/views.js';
-import { newNonce, sendHtml } from '../http/pages.js';
-import { peerOf } from '../http/peer.js';
+import type { GatewayDeps } from './deps.js';
+import { messagePage } from './views.js';
+import { newNonce, sendHtml } from './pages.js';
+import { peerOf } from './peer.js';
 import { clip } from '../audit/audit.js';
 import { StoreUnavailableError } from '../state/store.js';
-import { createLoginThrottle, type Blocked, type LockStarted, type LoginThrottle } from './login-throttle.js';
+import { createLoginThrottle, type Blocked, type LockStarted, type LoginThrottle } from '../security/login-throttle.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

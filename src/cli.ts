@@ -18,6 +18,7 @@ Usage: pai-sso <command> [--config PATH]
   metadata                      print the IdP metadata to upload to RAM
   user add NAME --groups a,b    add a local user (password prompted, or --password-stdin)
   user list | user remove NAME  list or remove local users
+  user reset-mfa NAME           remove a user's second factors (helpdesk; audited); they enrol again
   session list [--user NAME]    list sessions (needs state.store: redis; see pai-sso session help)
   session revoke (--user NAME | --sid ID | --all)   revoke sessions on every replica (audited)
   register plan|apply|policy    reconcile the SAML provider, roles, policies and PAI workspaces

@@ -30,6 +30,9 @@ import { loginThrottlePlugin } from './http/login-throttle.js';
 import { peerOf } from './http/peer.js';
 import { createSessionRecords } from './state/sessions.js';
 import type { LocalSource } from './identity/local.js';
+import { mfaPlugin } from './http/mfa.js';
+import { mfaLoginRoutes } from './http/routes/mfa-login.js';
+import { accountSecurityRoutes } from './http/routes/account-security.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -181,7 +184,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     now,
   });
   await app.register(requestIdentityPlugin, deps);
+  await app.register(mfaPlugin, { ...deps, sessionSecret: keys.sessionSecret });
   await app.register(loginRoutes, deps);
+  await app.register(mfaLoginRoutes, deps);
+  await app.register(accountSecurityRoutes, deps);
   for (const source of sources.redirect) await app.register(source.routes, { completion: deps.completion, store: deps.store });
   await app.register(ssoRoutes, deps);
   await app.register(cliRoutes, deps);

@@ -2,6 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+// The same table ESLint turns into import zones: a folder missing from it would be unguarded.
+import { ENTRIES, LAYERS } from '../eslint.layers.js';
 
 // ESLint's import-x/no-cycle skips `import type`, yet a type-only circle still ties two
 // layers together (config/schema.ts once took a type from saml/ which took constants
@@ -67,5 +69,20 @@ describe('the import graph of src/', () => {
     const graph = new Map(files.map((f) => [f, importsOf(f)]));
     const cycles = findCycles(graph).map((c) => c.map((f) => relative(SRC, f)).join(' -> '));
     expect(cycles).toEqual([]);
+  });
+});
+
+describe('the layer table (eslint.layers.js)', () => {
+  it('names every top-level file and folder of src/, and nothing else', () => {
+    const actual = readdirSync(SRC).filter((e) => !e.startsWith('.'));
+    expect([...ENTRIES].sort()).toEqual(actual.sort());
+    expect(Object.keys(LAYERS).sort()).toEqual(actual.sort());
+  });
+
+  it('allows only imports of entries that exist', () => {
+    const known = new Set<string>(ENTRIES);
+    for (const allowed of Object.values(LAYERS) as string[][]) {
+      for (const a of allowed) expect(known.has(a.split('/')[0] ?? '')).toBe(true);
+    }
   });
 });

@@ -20,11 +20,12 @@ export type AuditEvent =
       target: string;
       assertionId: string;
       roleSessionName: string;
+      authnContext?: string;
     })
   | (Common & {
       event: 'assertion.denied';
       user: string;
-      reason: 'no-role' | 'role-not-granted' | 'unknown-target';
+      reason: 'no-role' | 'role-not-granted' | 'unknown-target' | 'mfa-required';
       target?: string;
       role?: string;
     })
@@ -34,7 +35,16 @@ export type AuditEvent =
       source?: string;
       reason: 'bad-credentials' | 'csrf' | 'source-unavailable' | (string & {});
     })
-  | (Common & { event: 'login.succeeded'; user: string; userId: string; source: string; groups: readonly string[] })
+  | (Common & { event: 'login.succeeded'; user: string; userId: string; source: string; groups: readonly string[]; mfa?: string })
+  | (Common & {
+      event: 'mfa.verified' | 'mfa.failed' | 'mfa.enrolled' | 'mfa.step-up';
+      user: string;
+      source: string;
+      method: string;
+      reason?: string;
+      detail?: string;
+    })
+  | (Common & { event: 'mfa.reset'; by: 'admin'; operator: string; user: string; source: string; host: string })
   | (Common & { event: 'logout'; user: string; sid?: string })
   | (Common & {
       event: 'groups.refresh';

@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import { hashPassword } from '../identity/password.js';
 import { GROUP_PATTERN, USERNAME_PATTERN, newUserId, readUsers, writeUsers } from '../identity/users-file.js';
 import { EXIT, UsageError, promptHidden, readAll, type CliIo } from './io.js';
+import { runResetMfa } from './reset-mfa.js';
 
 const MIN_PASSWORD = 12;
 
@@ -74,7 +75,9 @@ export async function runUser(args: string[], config: Config, io: CliIo): Promis
       io.stdout.write(`removed ${name}\n`);
       return EXIT.ok;
     }
+    case 'reset-mfa':
+      return runResetMfa(rest, config, io);
     default:
-      throw new UsageError('usage: pai-sso user <add|list|remove> ...');
+      throw new UsageError('usage: pai-sso user <add|list|remove|reset-mfa> ...');
   }
 }

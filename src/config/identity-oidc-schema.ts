@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { OidcStepUpSchema } from './mfa-schema.js';
 
 const Strict = { additionalProperties: false } as const;
 
@@ -57,6 +58,7 @@ export const OidcIdentitySchema = Type.Object(
       description: 'Allowed clock difference for ID token times',
     }),
     timeoutSeconds: Type.Integer({ minimum: 1, maximum: 60, default: 10, description: 'Per request to the IdP' }),
+    stepUp: OidcStepUpSchema,
   },
   Strict,
 );

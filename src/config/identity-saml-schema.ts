@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { SamlStepUpSchema } from './mfa-schema.js';
 
 const Strict = { additionalProperties: false } as const;
 
@@ -73,6 +74,7 @@ export const SamlIdentitySchema = Type.Object(
       description: 'Unused: the replay cache lives in the state store (kept so existing configs load)',
     }),
     probeEntryPoint: Type.Boolean({ default: true, description: '/readyz checks that the IdP SSO URL answers' }),
+    stepUp: SamlStepUpSchema,
   },
   Strict,
 );

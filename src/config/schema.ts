@@ -7,6 +7,7 @@ import { SESSION_DURATION_MAX, SESSION_DURATION_MIN, SITE_IDS } from '../alibaba
 import { LoginThrottleSchema } from './throttle-schema.js';
 import { ADMIN_LISTEN_PATTERN } from './admin-listener.js';
 import { CliSchema } from './cli-schema.js';
+import { MfaModeSchema, SecondFactorSchema } from './mfa-schema.js';
 
 // One schema is the source of both the runtime validation (Ajv) and the
 // TypeScript types, so the two cannot drift apart.
@@ -109,6 +110,7 @@ export const RoleSchema = Type.Object(
       Type.Integer({ description: `Console session seconds, ${SESSION_DURATION_MIN}..${SESSION_DURATION_MAX}` }),
     ),
     cli: Type.Optional(Type.Boolean({ description: 'false keeps the role console-only: pai-sso login never gets credentials for it' })),
+    requireMfa: Type.Optional(Type.Boolean({ description: 'Issue this role only after a second factor (docs/mfa.md)' })),
   },
   Strict,
 );
@@ -179,6 +181,8 @@ export const IdentitySchema = Type.Object(
     /** One source, or several: the login page then offers a choice. */
     source: Type.Union([SourceKindSchema, Type.Array(SourceKindSchema, { minItems: 1, uniqueItems: true })], { default: 'local' }),
     caseInsensitiveGroups: Type.Boolean({ default: false, description: 'Match mapping groups to user groups ignoring case' }),
+    mfa: MfaModeSchema,
+    secondFactor: SecondFactorSchema,
     local: Type.Object(LocalIdentitySchema.properties, { ...Strict, default: {} }),
     header: Type.Optional(HeaderIdentitySchema),
     oidc: Type.Optional(OidcIdentitySchema),

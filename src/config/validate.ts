@@ -5,6 +5,7 @@ import type { ConfigProblem } from './errors.js';
 import { checkRegister } from './register-schema.js';
 import { trustedProxyProblems } from './trusted-proxies.js';
 import { checkLoginThrottle } from './throttle-schema.js';
+import { checkMfa } from './mfa-schema.js';
 import {
   ACCOUNT_ID_PATTERN,
   ROLE_NAME_PATTERN,
@@ -133,6 +134,7 @@ function checkReferences(raw: Config): ConfigProblem[] {
   out.push(...checkState(obj(raw.state), c.server.workers));
   out.push(...checkRegister(c));
   out.push(...trustedProxyProblems(c.server), ...checkLoginThrottle(c.server.loginThrottle));
+  out.push(...checkMfa({ identity, roles: c.roles }));
   return out;
 }
 

@@ -6,7 +6,7 @@ import type { Audit } from '../audit/audit.js';
 import { peerOf } from './peer.js';
 import { createSealer } from '../crypto/sealer.js';
 import { createFlowCookie } from '../crypto/flow-cookie.js';
-import type { User } from '../identity/user.js';
+import type { Authn, SecondFactor, User } from '../identity/user.js';
 import type { SessionRecords } from '../state/sessions.js';
 
 export interface Session {
@@ -19,6 +19,8 @@ export interface Session {
   readonly lastSeen: number;
   /** Per-session token for state-changing forms (logout). */
   readonly csrf: string;
+  /** The second factor this sign-in proved; absent: the password (or the upstream IdP) alone. */
+  readonly mfa?: SecondFactor | undefined;
 }
 
 export interface LoginFlow {
@@ -55,7 +57,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     sessions: {
       /** Writes the server-side record, then the cookie; throws StoreUnavailableError when the store is down. */
-      start(reply: FastifyReply, user: User): Promise<Session>;
+      start(reply: FastifyReply, user: User, authn?: Authn): Promise<Session>;
       /** The same session with the user as the source has them now (group freshness). */
       withFreshUser(reply: FastifyReply, session: Session, user: User): Session;
       /** Revokes the session's record (when given) and clears the cookie. */
@@ -118,7 +120,7 @@ export const sessionPlugin = fp<SessionOptions>(
 
     app.decorateRequest('session', undefined);
     app.decorate('sessions', {
-      async start(reply, user) {
+      async start(reply, user, authn) {
         const t = now();
         const s: Session = {
           sid: randomToken(),
@@ -127,6 +129,7 @@ export const sessionPlugin = fp<SessionOptions>(
           groupsAt: t,
           lastSeen: t,
           csrf: randomToken(),
+          ...(authn?.mfa ? { mfa: authn.mfa } : {}),
         };
         await opts.records.create(s.sid, s.user, t, t + opts.absoluteTimeoutSeconds * 1000);
         write(reply, s);

@@ -11,6 +11,7 @@ import { settledOrThrow } from './settings.js';
 import { createOidcHealth, discoveryUrlOf } from './oidc-health.js';
 import { constantTimeEqual } from '../crypto/constant-time.js';
 import { createFlowCookie } from '../crypto/flow-cookie.js';
+import { oidcProvesMfa } from './upstream-mfa.js';
 
 export { OidcSourceError };
 
@@ -35,6 +36,8 @@ interface OidcFlow {
   readonly nonce: string;
   readonly verifier: string;
   readonly returnTo: string;
+  /** A step-up: the gateway asked for a second factor (acr_values, max_age) and refuses an answer without one. */
+  readonly stepUp?: boolean;
 }
 
 const FLOW_SECONDS = 600;
@@ -144,12 +147,22 @@ export function createOidcSource(cfg: OidcIdentityConfig, opts: OidcSourceOption
       now,
     });
 
-    app.get(OIDC_START_PATH, async (request, reply) => {
+    app.get<{ Querystring: { mfa?: string } }>(OIDC_START_PATH, async (request, reply) => {
       const config = await discovered.get();
       if (!config) return unavailable(completion, request, reply);
       const verifier = client.randomPKCECodeVerifier();
-      const flow: OidcFlow = { state: client.randomState(), nonce: client.randomNonce(), verifier, returnTo: completion.returnTo(request) };
+      // ?mfa=1: a role with requireMfa sent the user back to ask the IdP for a second factor.
+      const stepUp = request.query.mfa === '1';
+      const flow: OidcFlow = {
+        state: client.randomState(),
+        nonce: client.randomNonce(),
+        verifier,
+        returnTo: completion.returnTo(request),
+        ...(stepUp ? { stepUp } : {}),
+      };
       const target = client.buildAuthorizationUrl(config, {
+        ...(stepUp && cfg.stepUp.acrValues.length > 0 ? { acr_values: cfg.stepUp.acrValues.join(' ') } : {}),
+        ...(stepUp && cfg.stepUp.maxAgeSeconds !== undefined ? { max_age: String(cfg.stepUp.maxAgeSeconds) } : {}),
         redirect_uri: redirectUri.href,
         scope: cfg.scopes.join(' '),
         state: flow.state,
@@ -199,6 +212,8 @@ export function createOidcSource(cfg: OidcIdentityConfig, opts: OidcSourceOption
             expectedState: flow.state,
             expectedNonce: flow.nonce,
             idTokenExpected: true,
+            // max_age sent: openid-client then requires auth_time and checks it.
+            ...(flow.stepUp && cfg.stepUp.maxAgeSeconds !== undefined ? { maxAge: cfg.stepUp.maxAgeSeconds } : {}),
           });
           const claims = tokens.claims();
           idClaims = claims;
@@ -216,7 +231,10 @@ export function createOidcSource(cfg: OidcIdentityConfig, opts: OidcSourceOption
 
         const outcome = userFromClaims(cfg, idClaims, userinfo);
         if ('rejected' in outcome) return completion.fail(request, reply, 403, outcome.rejected, outcome.who);
-        return completion.succeed(request, reply, outcome.user, flow.returnTo);
+        // From the signed ID token only: amr/acr say whether the IdP checked a second factor.
+        const mfa = oidcProvesMfa(cfg.stepUp, idClaims);
+        if (flow.stepUp && !mfa) return completion.fail(request, reply, 403, 'mfa-not-proven', outcome.user.username);
+        return completion.succeed(request, reply, outcome.user, flow.returnTo, mfa ? { mfa: 'upstream' } : undefined);
       },
     );
   };

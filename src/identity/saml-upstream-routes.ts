@@ -9,6 +9,7 @@ import type { StateStore } from '../state/store.js';
 import type { ServiceProvider } from './saml-upstream-sp.js';
 import { samlUser } from './saml-upstream-user.js';
 import { SAML_PRESCAN_LIMITS } from './xml-prescan.js';
+import { samlProvesMfa } from './upstream-mfa.js';
 
 export const SAML_UPSTREAM_PATHS = {
   login: '/saml/upstream/login',
@@ -22,6 +23,8 @@ const REPLAY_FALLBACK_MS = 3600_000;
 interface PendingLogin {
   readonly id: string;
   readonly returnTo: string;
+  /** A step-up: RequestedAuthnContext asked for a multi-factor class, and an answer without one is refused. */
+  readonly stepUp?: boolean;
 }
 
 const isPending = (p: Readonly<Record<string, unknown>>): boolean => typeof p['id'] === 'string' && typeof p['returnTo'] === 'string';
@@ -85,9 +88,11 @@ export function samlUpstreamRoutes(ctx: SamlRoutesContext): FastifyPluginAsync<{
       reply.header('cache-control', 'no-cache').type('application/samlmetadata+xml; charset=utf-8').send(sp.metadataXml),
     );
 
-    app.get(SAML_UPSTREAM_PATHS.login, async (request, reply) => {
-      const { url, requestId } = await sp.startLogin();
-      pendingCookie.begin(reply, { id: requestId, returnTo: completion.returnTo(request) });
+    app.get<{ Querystring: { mfa?: string } }>(SAML_UPSTREAM_PATHS.login, async (request, reply) => {
+      // ?mfa=1: a role with requireMfa sent the user back to ask the IdP for a second factor.
+      const stepUp = request.query.mfa === '1';
+      const { url, requestId } = await sp.startLogin(stepUp);
+      pendingCookie.begin(reply, { id: requestId, returnTo: completion.returnTo(request), ...(stepUp ? { stepUp } : {}) });
       reply.header('cache-control', 'no-store');
       return reply.redirect(url, 302);
     });
@@ -150,7 +155,16 @@ export function samlUpstreamRoutes(ctx: SamlRoutesContext): FastifyPluginAsync<{
         if (!(await replays.firstUse(checked.ok.id, expiresAt)))
           return refuse({ status: 403, reason: 'replayed-assertion' }, user.username);
 
-        return completion.succeed(request, reply, user, pending?.returnTo ?? completion.returnTo(request));
+        // The verified assertion's AuthnContextClassRef says whether the IdP checked a second factor.
+        const mfa = samlProvesMfa(cfg.stepUp, assertionXml);
+        if (pending?.stepUp && !mfa) return refuse({ status: 403, reason: 'mfa-not-proven' }, user.username);
+        return completion.succeed(
+          request,
+          reply,
+          user,
+          pending?.returnTo ?? completion.returnTo(request),
+          mfa ? { mfa: 'upstream' } : undefined,
+        );
       },
     );
   };

@@ -14,8 +14,8 @@ export interface PendingRequest {
 /** Our service-provider side of node-saml: AuthnRequests out, signed responses in. */
 export interface ServiceProvider {
   readonly metadataXml: string;
-  /** The IdP URL to send the browser to, and the ID of the request it carries. */
-  startLogin(): Promise<{ url: string; requestId: string }>;
+  /** The IdP URL to send the browser to, and the ID of the request it carries; `stepUp` asks for a multi-factor AuthnContext. */
+  startLogin(stepUp?: boolean): Promise<{ url: string; requestId: string }>;
   /** node-saml's checks (signature against the pinned certs, time, audience, InResponseTo). Throws on a refusal. */
   validate(samlResponse: string, pending: PendingRequest | undefined): Promise<Profile | null>;
 }
@@ -37,7 +37,7 @@ export function createServiceProvider(
   // One SAML object per request, each with a cache holding at most this browser's
   // request ID: InResponseTo is then checked against the sealed cookie rather than a
   // process-local table, so any replica can finish a login another one started.
-  const samlWith = (cache: CacheProvider): SAML => {
+  const samlWith = (cache: CacheProvider, stepUp = false): SAML => {
     const options: SamlConfig = {
       idpCert: trust.certs.map((c) => c.pem),
       issuer: ids.spEntityId,
@@ -53,8 +53,10 @@ export function createServiceProvider(
       cacheProvider: cache,
       identifierFormat: cfg.nameIdFormat ?? null,
       // node-saml asks for PasswordProtectedTransport by default; Entra then refuses users
-      // who signed in with MFA or passwordless (AADSTS75011).
-      disableRequestedAuthnContext: true,
+      // who signed in with MFA or passwordless (AADSTS75011). Only a step-up (a role with
+      // requireMfa) asks for something: one of the configured multi-factor classes.
+      disableRequestedAuthnContext: !stepUp,
+      ...(stepUp ? { authnContext: [...cfg.stepUp.authnContextClassRefs], racComparison: 'exact' as const } : {}),
       generateUniqueId: () => `_${randomBytes(20).toString('hex')}`,
     };
     return new SAML(options);
@@ -70,7 +72,7 @@ export function createServiceProvider(
   return {
     metadataXml: samlWith(noCache).generateServiceProviderMetadata(null, null),
 
-    async startLogin() {
+    async startLogin(stepUp = false) {
       let saved: string | undefined;
       const capture: CacheProvider = {
         saveAsync: async (key, value) => {
@@ -80,7 +82,7 @@ export function createServiceProvider(
         getAsync: async () => null,
         removeAsync: async () => null,
       };
-      const url = await samlWith(capture).getAuthorizeUrlAsync('', undefined, {});
+      const url = await samlWith(capture, stepUp).getAuthorizeUrlAsync('', undefined, {});
       if (!saved) throw new SamlSourceError('PAI_SSO_SAML_REQUEST_ID', 'node-saml did not record the AuthnRequest ID');
       return { url, requestId: saved };
     },

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { StateStore } from '../state/store.js';
-import type { SourceKind, SourceStatus, User } from './user.js';
+import type { Authn, SourceKind, SourceStatus, User } from './user.js';
 
 // The contracts between the HTTP layer and the identity sources. They name Fastify types
 // (a redirect source brings its own routes), so they live here and not beside `User`.
@@ -33,8 +33,8 @@ export interface PasswordSource extends SourceBase {
 
 /** What the gateway offers a redirect source's routes to finish or refuse a login. */
 export interface LoginCompletion {
-  /** Starts the session and redirects to where the user was going. */
-  succeed(request: FastifyRequest, reply: FastifyReply, user: User, returnTo: string): Promise<FastifyReply>;
+  /** Starts the session and redirects to where the user was going; `authn` says what else was proven (a second factor). */
+  succeed(request: FastifyRequest, reply: FastifyReply, user: User, returnTo: string, authn?: Authn): Promise<FastifyReply>;
   /** A 4xx page and a `login.failed` audit line; never an assertion. */
   fail(request: FastifyRequest, reply: FastifyReply, status: number, reason: string, user?: string): FastifyReply;
   /** Where the user was going (the login flow cookie), or '/'. */

@@ -20,6 +20,17 @@ export interface User {
   readonly source: SourceKind;
 }
 
+/**
+ * How the second factor was proven for a session: at the gateway (TOTP, a passkey, a
+ * recovery code) or by an upstream IdP whose answer showed it (amr/acr, AuthnContextClassRef).
+ */
+export type SecondFactor = 'totp' | 'webauthn' | 'recovery' | 'upstream';
+
+/** What a sign-in proved besides who the user is. */
+export interface Authn {
+  readonly mfa?: SecondFactor | undefined;
+}
+
 export interface SourceStatus {
   readonly ok: boolean;
   readonly reason?: string;

@@ -23,8 +23,12 @@ export interface AssertionInput {
   readonly roles: readonly RolePair[];
   readonly roleSessionName: string;
   readonly sessionDuration?: number | undefined;
+  /** What the sign-in proved (default: PasswordProtectedTransport); see docs/mfa.md. */
+  readonly authnContextClassRef?: string | undefined;
 }
 
+/** A second factor was proven: the REFEDS MFA profile (see docs/mfa.md for why this class). */
+export const AUTHN_CONTEXT_MFA = 'https://refeds.org/profile/mfa';
 export const AUTHN_CONTEXT_PASSWORD = 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport';
 const ATTRNAME_URI = 'urn:oasis:names:tc:SAML:2.0:attrname-format:uri';
 
@@ -101,7 +105,7 @@ export function buildResponseParts(a: AssertionInput): ResponseParts {
       `<saml:AudienceRestriction><saml:Audience>${escapeText(a.audience)}</saml:Audience></saml:AudienceRestriction>` +
       `</saml:Conditions>` +
       `<saml:AuthnStatement AuthnInstant="${samlTime(a.authnInstant)}" SessionIndex="${escapeAttr(a.sessionIndex)}"${sessionCap}>` +
-      `<saml:AuthnContext><saml:AuthnContextClassRef>${AUTHN_CONTEXT_PASSWORD}</saml:AuthnContextClassRef></saml:AuthnContext>` +
+      `<saml:AuthnContext><saml:AuthnContextClassRef>${escapeText(a.authnContextClassRef ?? AUTHN_CONTEXT_PASSWORD)}</saml:AuthnContextClassRef></saml:AuthnContext>` +
       `</saml:AuthnStatement>` +
       `<saml:AttributeStatement>${attributes}</saml:AttributeStatement>` +
       `</saml:Assertion>`,

@@ -20,6 +20,8 @@ export interface IssueRequest {
   readonly authnInstant: Date;
   readonly sessionIndex: string;
   readonly now: Date;
+  /** AuthnContextClassRef: what the sign-in proved (PasswordProtectedTransport when omitted). */
+  readonly authnContextClassRef?: string | undefined;
 }
 
 export interface IssuedResponse {
@@ -46,7 +48,7 @@ export const newId = (): string => `_${randomBytes(20).toString('hex')}`;
  * `site` is the one source of the ACS, used as both Destination and Recipient.
  */
 export function createIssuer(settings: IssuerSettings, site: SiteFacts, signer: ResponseSigner): Issuer {
-  return ({ nameId, roleSessionName, roles, authnInstant, sessionIndex, now }) => {
+  return ({ nameId, roleSessionName, roles, authnInstant, sessionIndex, now, authnContextClassRef }) => {
     const durations = roles.map((r) => r.sessionDuration).filter((d): d is number => d !== undefined);
     // With several roles Alibaba applies one SessionDuration to whichever is picked,
     // so the smallest is the only value no role's maximum can reject.
@@ -70,6 +72,7 @@ export function createIssuer(settings: IssuerSettings, site: SiteFacts, signer: 
       roles,
       roleSessionName,
       sessionDuration,
+      authnContextClassRef,
     });
     const signed = signer.sign(parts);
     return { samlResponse: Buffer.from(signed, 'utf8').toString('base64'), assertionId, responseId, roleSessionName };

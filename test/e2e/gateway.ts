@@ -31,7 +31,8 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
   // Belt and braces next to route interception: any name other than the loopback
   // address fails to resolve, so nothing Chromium does on its own can reach out either.
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+  // localhost too: WebAuthn needs a host name (the passkey test's gateway is http://localhost:PORT).
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost',
 ];
 
 /** Fails loudly (never skips) when the browser is missing; see SKIP_BROWSER. */
@@ -70,12 +71,14 @@ export async function startGateway(opts: {
   readonly site: Site;
   readonly config: Record<string, unknown>;
   readonly users: Readonly<Record<string, TestUser>>;
+  /** The host of server.baseUrl (still listening on 127.0.0.1): WebAuthn needs a name, not an IP address. */
+  readonly host?: 'localhost';
 }): Promise<Gateway> {
   const dir = await tempDir('pai-sso-e2e-');
   let app: FastifyInstance | undefined;
   try {
     const port = await freePort();
-    const baseUrl = `http://127.0.0.1:${port}`;
+    const baseUrl = `http://${opts.host ?? '127.0.0.1'}:${port}`;
     const doc = {
       server: { baseUrl, host: '127.0.0.1', port },
       ...localFiles(dir),

@@ -14,5 +14,11 @@ declare module 'oidc-provider' {
     readonly issuer: string;
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     use(middleware: (ctx: ProviderContext, next: () => Promise<void>) => Promise<void>): void;
+    interactionFinished(
+      req: IncomingMessage,
+      res: ServerResponse,
+      result: { login?: Record<string, unknown>; [key: string]: unknown },
+      options?: Record<string, unknown>,
+    ): Promise<void>;
   }
 }

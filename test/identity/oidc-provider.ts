@@ -15,6 +15,11 @@ export interface TestProvider {
    */
   rewriteIdToken: ((claims: Record<string, unknown>) => Record<string, unknown>) | undefined;
   signWithForeignKey: boolean;
+  /**
+   * How the next logins authenticated, as the provider records it in its session and so
+   * in the ID token's acr and amr claims (RFC 8176): e.g. { amr: ['pwd', 'otp', 'mfa'] }.
+   */
+  loginAuthn: { acr?: string; amr?: string[] } | undefined;
   /** Runs the browser side of the authorization request; resolves with the callback URL the IdP sent the browser to. */
   authorize(authorizationUrl: string, account: string, opts?: { abort?: boolean }): Promise<URL>;
   close(): Promise<void>;
@@ -101,8 +106,15 @@ export async function startProvider(opts: ProviderOptions): Promise<TestProvider
       if (!claims) return undefined;
       return { accountId: id, claims: async () => ({ sub: id, ...claims }) };
     },
-    claims: { openid: ['sub'], profile: ['name', 'preferred_username'], email: ['email', 'email_verified'], groups: ['groups'] },
+    // acr and amr with the openid scope: the provider then puts the session's (loginAuthn below) into every ID token.
+    claims: {
+      openid: ['sub', 'acr', 'amr'],
+      profile: ['name', 'preferred_username'],
+      email: ['email', 'email_verified'],
+      groups: ['groups'],
+    },
     features: { devInteractions: { enabled: true } },
+    acrValues: ['urn:test:loa:password', 'http://schemas.openid.net/pape/policies/2007/06/multi-factor', 'urn:test:loa:2fa'],
     pkce: { required: () => true },
     conformIdTokenClaims: opts.claimsInIdToken === false,
     ttl: { AccessToken: 300, AuthorizationCode: 60, IdToken: 300, Interaction: 300, Session: 600, Grant: 600 },
@@ -114,6 +126,7 @@ export async function startProvider(opts: ProviderOptions): Promise<TestProvider
     tokenRequests: 0,
     rewriteIdToken: undefined,
     signWithForeignKey: false,
+    loginAuthn: undefined,
     async authorize(authorizationUrl, account, o = {}) {
       const jar = new CookieJar();
       let next: { url: URL; form?: Record<string, string> } = { url: new URL(authorizationUrl) };
@@ -151,6 +164,12 @@ export async function startProvider(opts: ProviderOptions): Promise<TestProvider
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+
+  // The dev login form records only the account; acr and amr come from here, into the
+  // provider's own session, so they reach the ID token the provider signs.
+  const finished = provider.interactionFinished.bind(provider);
+  provider.interactionFinished = (req, res, result, options) =>
+    finished(req, res, result.login && state.loginAuthn ? { ...result, login: { ...result.login, ...state.loginAuthn } } : result, options);
 
   provider.use(async (ctx, next) => {
     if (ctx.path === '/token') state.tokenRequests++;

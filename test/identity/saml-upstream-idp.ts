@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { inflateRawSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import samlify, { type ServiceProviderInstance } from 'samlify';
 import { generateSigningPair, type GeneratedPair } from '../../src/keys/generate.js';
@@ -30,6 +31,8 @@ export interface ResponseTweaks {
   readonly inResponseTo?: string | null;
   /** Sign with a key the gateway never pinned; its own certificate goes into KeyInfo. */
   readonly foreignKey?: boolean;
+  /** The AuthnContextClassRef of the AuthnStatement (default PasswordProtectedTransport). */
+  readonly authnContextClassRef?: string;
 }
 
 export interface TestIdp {
@@ -40,6 +43,8 @@ export interface TestIdp {
   /** Who the next login at the SSO URL signs in, and how the response is bent. */
   user: IdpUser;
   tweaks: ResponseTweaks;
+  /** The last AuthnRequest received at the SSO URL, as XML. */
+  lastRequestXml: string | undefined;
   /** A signed response straight from samlify, base64. */
   respond(requestId: string | null, user: IdpUser, tweaks?: ResponseTweaks): Promise<string>;
   /** Points the IdP at our SP (its metadata), once the gateway is up. */
@@ -104,7 +109,7 @@ export async function startTestIdp(opts: { entityId?: string; pair?: GeneratedPa
       NameID: user.nameId,
       InResponseTo: inResponseTo,
     };
-    const authn = `<saml:AuthnStatement AuthnInstant="${iso(t)}" SessionIndex="_s${randomBytes(8).toString('hex')}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`;
+    const authn = `<saml:AuthnStatement AuthnInstant="${iso(t)}" SessionIndex="_s${randomBytes(8).toString('hex')}"><saml:AuthnContext><saml:AuthnContextClassRef>${esc(tweaks.authnContextClassRef ?? 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport')}</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`;
     const signer = tweaks.foreignKey ? impostor : idp;
     const result = await signer.createLoginResponse(
       sp,
@@ -131,6 +136,7 @@ export async function startTestIdp(opts: { entityId?: string; pair?: GeneratedPa
     pair,
     user: { nameId: 'nobody' },
     tweaks: {},
+    lastRequestXml: undefined,
     respond,
     trustSp(spMetadataXml, o = {}) {
       sp = samlify.ServiceProvider({ metadata: spMetadataXml, wantMessageSigned: o.signResponse ?? false });
@@ -148,6 +154,7 @@ export async function startTestIdp(opts: { entityId?: string; pair?: GeneratedPa
         return;
       }
       try {
+        self.lastRequestXml = inflateRawSync(Buffer.from(url.searchParams.get('SAMLRequest') ?? '', 'base64')).toString('utf8');
         const parsed = await idp.parseLoginRequest(sp, 'redirect', {
           query: Object.fromEntries(url.searchParams),
           octetString: '',

@@ -24,8 +24,8 @@ const GENERIC_FAILURE = 'Wrong username or password.';
 /** The one way any source turns a proven identity into a session (or refuses to). */
 export function createCompletion(app: FastifyInstance, audit: Audit, secret: Buffer): LoginCompletion {
   return {
-    async succeed(request, reply, user: User, returnTo) {
-      const session = await app.sessions.start(reply, user);
+    async succeed(request, reply, user: User, returnTo, authn) {
+      const session = await app.sessions.start(reply, user, authn);
       app.sessions.endLogin(reply);
       audit({
         event: 'login.succeeded',
@@ -33,6 +33,7 @@ export function createCompletion(app: FastifyInstance, audit: Audit, secret: Buf
         userId: user.id,
         source: user.source,
         groups: session.user.groups,
+        ...(session.mfa ? { mfa: session.mfa } : {}),
         ip: request.ip,
         peer: peerOf(request),
         reqId: request.id,
@@ -179,6 +180,8 @@ export const loginRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) =>
         // Same status, page and timing whether or not the user exists.
         return renderLogin(reply, 401, flow.csrf, { error: GENERIC_FAILURE, username });
       }
+      // With a second factor enrolled the try stays counted until that factor is right too.
+      if (await app.mfa.afterPassword(request, reply, user, flow.returnTo)) return reply;
       await app.loginThrottle.succeeded(admitted);
       return deps.completion.succeed(request, reply, user, flow.returnTo);
     },

@@ -102,6 +102,15 @@ export const ssoRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
         return sendHtml(reply, 200, nonce, rolePickerPage(nonce, session.user, session.csrf, target.label ?? targetName, choices));
       }
 
+      // A role with requireMfa (or identity.mfa: required) and a session without a second factor: step up first.
+      const stepUp = app.mfa.guard(
+        request,
+        reply,
+        session,
+        roles.map((r) => r.key),
+      );
+      if (stepUp) return stepUp;
+      const authnContext = app.mfa.classRef(session);
       const end = app.metrics.signSeconds.startTimer();
       const issued = deps.issue({
         ...assertionSubject(session.user, config.idp),
@@ -109,6 +118,7 @@ export const ssoRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
         authnInstant: new Date(session.authTime),
         sessionIndex: `_${session.sid}`,
         now: new Date(deps.now()),
+        authnContextClassRef: authnContext,
       });
       end();
       deps.audit({
@@ -120,6 +130,7 @@ export const ssoRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
         target: targetName,
         assertionId: issued.assertionId,
         roleSessionName: issued.roleSessionName,
+        authnContext,
         ip: request.ip,
         peer: peerOf(request),
         reqId: request.id,

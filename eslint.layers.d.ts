@@ -1,0 +1,2 @@
+export declare const ENTRIES: readonly string[];
+export declare const LAYERS: Readonly<Record<string, readonly string[]>>;

@@ -7,6 +7,7 @@ import { createLdapSource, LdapSourceError, resolveLdapSettings } from '../../sr
 import { adNestedGroupsFilter, escapeFilterValue, fillFilter, formatObjectGuid } from '../../src/identity/ldap-filter.js';
 import { createSources, mappingWarnings } from '../../src/identity/sources.js';
 import { createRoleMapper } from '../../src/mapping/roles.js';
+import { uniqueGroupName } from '../../src/identity/ldap-groups.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { exitCodeFor, httpStatusFor } from '../../src/errors.js';
 import { ASADMIN, ACCOUNT, Jar, baseConfig, hiddenField, request, startGateway, type TestGateway } from '../helpers/gateway.js';
@@ -135,6 +136,35 @@ describe('LDAP filter and DN text', () => {
   it("prints AD's objectGUID the way AD tools do (first three fields little-endian)", () => {
     const raw = Buffer.from('10325476981badcfdeadbeef00112233', 'hex');
     expect(formatObjectGuid(raw)).toBe('76543210-1b98-cfad-dead-beef00112233');
+  });
+});
+
+describe('which group names count as unique', () => {
+  const at = (groups: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    resolveLdapSettings(ldapConfig({ groups, ...extra }), env);
+
+  it('a single-valued RDN of nameAttribute directly under groups.base, and nothing deeper or multi-valued', () => {
+    const s = at({ base: GROUPS });
+    expect(uniqueGroupName(s, g('ml'))).toBe('ml');
+    expect(uniqueGroupName(s, `CN=ML\\2C Team,${GROUPS.toUpperCase()}`)).toBe('ML, Team');
+    expect(uniqueGroupName(s, `cn=ml,${TEAMS}`)).toBeUndefined();
+    expect(uniqueGroupName(s, `cn=ml+ou=x,${GROUPS}`)).toBeUndefined();
+    expect(uniqueGroupName(s, `ou=ml,${GROUPS}`)).toBeUndefined();
+    expect(uniqueGroupName(s, `cn=ml,${SELFSERVICE}`)).toBeUndefined();
+    expect(uniqueGroupName(s, GROUPS)).toBeUndefined();
+    expect(uniqueGroupName(at({}), g('ml'))).toBeUndefined();
+  });
+
+  it("AD's sAMAccountName from the group entry, anywhere under the base (unique in the domain)", () => {
+    const s = at({ base: SUFFIX, nameAttribute: 'sAMAccountName' }, { directoryType: 'ad' });
+    const dn = `CN=ML Admins,OU=Deep,OU=Groups,${SUFFIX}`;
+    expect(uniqueGroupName(s, dn, { dn, sAMAccountName: 'ml-admins' })).toBe('ml-admins');
+    // Not from a memberOf value alone (no entry), and not outside the base.
+    expect(uniqueGroupName(s, dn)).toBeUndefined();
+    expect(uniqueGroupName(s, 'CN=x,DC=other', { dn: 'CN=x,DC=other', sAMAccountName: 'x' })).toBeUndefined();
+    // Any other directory: sAMAccountName is just an attribute there.
+    const plain = at({ base: SUFFIX, nameAttribute: 'sAMAccountName' });
+    expect(uniqueGroupName(plain, dn, { dn, sAMAccountName: 'ml-admins' })).toBeUndefined();
   });
 });
 

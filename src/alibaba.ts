@@ -151,23 +151,35 @@ export const SAML_PROVIDER_DESCRIPTION_MAX = 256;
 // Intersection of the old (2-32, adds `,+`) and current (2-64) RoleSessionName rules.
 export const ROLE_SESSION_NAME_PATTERN = /^[A-Za-z0-9._@=-]{2,32}$/;
 const ROLE_SESSION_NAME_MAX = 32;
-const HASH_LEN = 8;
+/** base64url characters (all inside the allowed set) of SHA-256: 72 bits. */
+const HASH_LEN = 12;
+const PREFIX_MAX = ROLE_SESSION_NAME_MAX - HASH_LEN - 1;
 
-/**
- * RoleSessionName shows in the console and ActionTrail, so it should read like the
- * person, but Alibaba allows only [A-Za-z0-9._@=-]{2,32}. When the value has to be
- * changed to fit, a hash of the original is appended: two people whose names
- * sanitise to the same string ("zhang.san" and "zhang san") still get distinct names.
- */
-export function roleSessionName(value: string): string {
-  if (ROLE_SESSION_NAME_PATTERN.test(value)) return value;
-  const hash = createHash('sha256').update(value, 'utf8').digest('hex').slice(0, HASH_LEN);
-  const cleaned = value
+/** The readable part: the value folded into the allowed characters, at most PREFIX_MAX of them. */
+function readablePrefix(value: string): string {
+  return value
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
     .replace(/[^A-Za-z0-9._@=-]+/g, '-')
     .replace(/^-+|-+$/g, '')
-    .slice(0, ROLE_SESSION_NAME_MAX - HASH_LEN - 1)
+    .slice(0, PREFIX_MAX)
     .replace(/-+$/, '');
-  return cleaned ? `${cleaned}-${hash}` : `u-${hash}`;
+}
+
+/**
+ * RoleSessionName shows in the console and ActionTrail, so it should read like the
+ * person, and it must never be the same for two people: `<readable>-<hash>`, where the
+ * readable part is the configured user field fitted to Alibaba's [A-Za-z0-9._@=-]{2,32}
+ * and the hash is 12 base64url characters of SHA-256 over the user's source and stable
+ * id. The last 12 characters alone tell users apart, so neither a lookalike username
+ * ("zhang san" against a user literally named "zhang-san-6ab6d18b") nor the same name
+ * in two identity sources can produce another person's value; the same user always gets
+ * the same value, even after a rename.
+ */
+export function roleSessionName(readable: string, who: { readonly source: string; readonly id: string }): string {
+  const hash = createHash('sha256')
+    .update(JSON.stringify([who.source, who.id]), 'utf8')
+    .digest('base64url')
+    .slice(0, HASH_LEN);
+  return `${readablePrefix(readable) || 'u'}-${hash}`;
 }

@@ -19,6 +19,7 @@ import { ssoRoutes } from './http/routes/sso.js';
 import { cliRoutes } from './http/routes/cli.js';
 import { requestIdentityPlugin } from './http/request-identity.js';
 import { operationsRoutes } from './http/routes/operations.js';
+import { readinessOf } from './http/readiness.js';
 import type { GatewayDeps } from './http/deps.js';
 import { sendMessage } from './http/pages.js';
 import { httpStatusFor, PaiSsoError } from './errors.js';
@@ -48,6 +49,8 @@ export interface ServerOptions {
   readonly logger: Logger;
   /** Shared state (session records, revocations, ...); default: a memory store owned and closed by the server. */
   readonly store?: StateStore;
+  /** server.adminTokenEnv's value (read by the caller from the environment). */
+  readonly adminToken?: string | undefined;
   readonly now?: () => number;
 }
 
@@ -107,18 +110,23 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     // Uses app.sessions only when called, so it can exist before the session plugin does.
     completion: createCompletion(app, audit, keys.sessionSecret),
     slimUser,
+    adminToken: opts.adminToken,
   };
 
+  // Behind TLS (an https baseUrl), browsers must never fall back to plain http for a year.
+  const hsts = new URL(config.server.baseUrl).protocol === 'https:' ? 'max-age=31536000; includeSubDomains' : undefined;
   let draining = false;
   app.decorate('drain', () => {
     draining = true;
   });
   app.decorate('isDraining', () => draining);
+  app.decorate('readiness', () => readinessOf(app, deps));
   app.addHook('onSend', async (_request, reply) => {
     if (draining) reply.header('connection', 'close');
     reply.header('x-content-type-options', 'nosniff');
     reply.header('x-frame-options', 'DENY');
     reply.header('referrer-policy', 'no-referrer');
+    if (hsts) reply.header('strict-transport-security', hsts);
   });
 
   // Anything the client got wrong ends as a 4xx page and an audit line, never a 500; a
@@ -159,7 +167,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.setNotFoundHandler((_request, reply) => sendMessage(reply, 404, 'Not found', 'There is nothing at this address.'));
 
   await app.register(formbody, { bodyLimit: config.server.bodyLimitBytes });
-  await app.register(metricsPlugin);
+  // With an admin listener, /metrics is served there only.
+  await app.register(metricsPlugin, { route: config.server.adminListen === undefined });
   // Before the routes: it guards the upstream callbacks from onRequest on.
   await app.register(loginThrottlePlugin, deps);
   await app.register(sessionPlugin, {

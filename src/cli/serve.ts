@@ -9,7 +9,11 @@ import { announceFirstAdmin, suppliedAdminPassword } from './first-admin.js';
 import { usableCpus } from './cpu-quota.js';
 import { checkIdentitySettings } from '../identity/check.js';
 import { ConfigError } from '../config/errors.js';
+import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../server.js';
+import { buildAdminServer } from '../http/admin-server.js';
+import { parseListenAddress, readAdminToken } from '../config/admin-listener.js';
+import { embeddedDefaultGroups } from '../config/embedded-default.js';
 import { publicUrl } from '../saml/metadata.js';
 import { createLogger } from '../logger.js';
 import type { Config } from '../config/schema.js';
@@ -37,6 +41,12 @@ export function workerCount(config: Config, cpus: () => number = usableCpus): nu
 
 const publicRoot = (config: Config) => publicUrl(config.server.baseUrl, '/');
 
+/** host:port the admin listener is bound to (the real port when the config says 0). */
+function adminAddress(admin: FastifyInstance): string {
+  const a = admin.server.address();
+  return typeof a === 'object' && a ? `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` : String(a);
+}
+
 /** Resolves with the exit code once SIGTERM/SIGINT has been handled by `stop`. */
 function onSignal(stop: (signal: string) => Promise<number>): Promise<number> {
   return new Promise<number>((resolve) => {
@@ -57,6 +67,7 @@ async function prepare(loaded: LoadedConfig, io: CliIo, log: Logger): Promise<Ke
   // Settings the identity sources would refuse: before anything is written to disk.
   const problems = await checkIdentitySettings(config, io.env);
   if (problems.length > 0) throw new ConfigError(loaded.path, problems);
+  readAdminToken(config.server, io.env, loaded.path);
   if (loaded.embedded)
     log.warn(
       { config: loaded.path },
@@ -66,7 +77,8 @@ async function prepare(loaded: LoadedConfig, io: CliIo, log: Logger): Promise<Ke
   const keys = await keysFor(config, (m) => log.warn(m));
   for (const f of keys.created) log.info({ file: f }, 'created');
 
-  const groups = [...new Set(config.mappings.map((m) => m.group))];
+  // Only what the embedded default maps, whatever this config maps (config/embedded-default.ts).
+  const groups = await embeddedDefaultGroups();
   const usersFile = config.identity.local.usersFile;
   const first = configuredKinds(config).includes('local')
     ? await bootstrapUsers(usersFile, groups, () => suppliedAdminPassword(io.env))
@@ -93,15 +105,21 @@ async function startServer(config: Config, keys: KeyMaterial, io: CliIo, log: Lo
     onReady: () => log.info({ store: config.state.store }, 'state store reachable again'),
   });
   let app;
+  let admin;
   try {
-    app = await buildServer({ config, keys, sources, logger: log, store });
+    const adminToken = readAdminToken(config.server, io.env, 'config');
+    app = await buildServer({ config, keys, sources, logger: log, store, adminToken });
+    if (config.server.adminListen !== undefined) admin = await buildAdminServer(app);
     await app.listen({ host: config.server.host, port: config.server.port });
+    if (config.server.adminListen !== undefined) await admin?.listen(parseListenAddress(config.server.adminListen));
   } catch (err) {
+    await admin?.close();
     await app?.close();
     await store.close();
     throw err;
   }
   const started = app;
+  const startedAdmin = admin;
   if (announce) {
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.server.port;
@@ -114,6 +132,7 @@ async function startServer(config: Config, keys: KeyMaterial, io: CliIo, log: Lo
         cert: keys.current.sha256,
         workers: workerCount(config),
         host: hostname(),
+        ...(startedAdmin ? { admin: adminAddress(startedAdmin) } : {}),
       },
       `pai-sso ready: open ${publicRoot(config)}`,
     );
@@ -125,6 +144,7 @@ async function startServer(config: Config, keys: KeyMaterial, io: CliIo, log: Lo
     started.drain();
     await new Promise((resolve) => setTimeout(resolve, config.server.shutdownGraceSeconds * 1000));
     await started.close();
+    await startedAdmin?.close();
     await store.close();
   };
 }

@@ -61,6 +61,12 @@ export const SamlIdentitySchema = Type.Object(
       default: 262144,
       description: 'Largest accepted ACS form body (many groups make large responses)',
     }),
+    maxResponseElements: Type.Integer({
+      minimum: 100,
+      maximum: 20000,
+      default: 2500,
+      description: 'Most XML elements (attributes: twice as many) in a Response; more is refused before it is parsed',
+    }),
     replayCacheSize: Type.Integer({
       minimum: 100,
       maximum: 1000000,

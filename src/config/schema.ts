@@ -5,6 +5,7 @@ import { LdapIdentitySchema } from './identity-ldap-schema.js';
 import { SamlIdentitySchema } from './identity-saml-schema.js';
 import { SESSION_DURATION_MAX, SESSION_DURATION_MIN, SITE_IDS } from '../alibaba.js';
 import { LoginThrottleSchema } from './throttle-schema.js';
+import { ADMIN_LISTEN_PATTERN } from './admin-listener.js';
 import { CliSchema } from './cli-schema.js';
 import { MfaModeSchema, SecondFactorSchema } from './mfa-schema.js';
 
@@ -42,6 +43,18 @@ export const ServerSchema = Type.Object(
       default: 3,
       description: 'After SIGTERM: /readyz answers 503 and responses close their connection for this long, then the server stops',
     }),
+    adminListen: Type.Optional(
+      Type.String({
+        pattern: ADMIN_LISTEN_PATTERN,
+        description: 'host:port of a second listener for /metrics, /readyz with reasons and /healthz; /metrics leaves the main port',
+      }),
+    ),
+    adminTokenEnv: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z_][A-Za-z0-9_]*$',
+        description: 'Environment variable holding a token (16+ characters): Authorization: Bearer <token> gets /readyz reasons',
+      }),
+    ),
     workers: Type.Union([Type.Integer({ minimum: 1, maximum: 256 }), Type.Literal('auto')], {
       default: 1,
       description: 'Processes serving requests (node:cluster); auto = one per core',

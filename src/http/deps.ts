@@ -25,4 +25,6 @@ export interface GatewayDeps {
   readonly completion: LoginCompletion;
   /** The user as the session stores them: only groups some mapping mentions. */
   readonly slimUser: (user: User) => User;
+  /** server.adminTokenEnv's token: with it, /readyz on the main port shows its reasons. */
+  readonly adminToken?: string | undefined;
 }

@@ -50,8 +50,8 @@ const path = (request: FastifyRequest) => request.routeOptions.url ?? request.ur
 
 /**
  * The throttle for POST /login (called from the route, which knows the username) and,
- * per client address, for the upstream callbacks (OIDC redirect URI, SAML ACS): checked
- * before the body is read, and every 4xx they answer counts as a failure.
+ * per client address, for the upstream callbacks (OIDC redirect URI, SAML ACS): capped per
+ * minute and checked before the body is read, and every 4xx they answer counts as a failure.
  */
 export const loginThrottlePlugin = fp<GatewayDeps>(
   async (app, deps) => {
@@ -98,7 +98,7 @@ export const loginThrottlePlugin = fp<GatewayDeps>(
       if (!callbacks.has(request.routeOptions.url ?? '')) return;
       let blocked: Blocked | undefined;
       try {
-        blocked = await throttle.checkAddress(request.ip);
+        blocked = await throttle.admitCallback(request.ip);
       } catch (err) {
         if (err instanceof StoreUnavailableError) return sendThrottleUnavailable(request, reply, err);
         throw err;

@@ -15,9 +15,12 @@ declare module 'fastify' {
   }
 }
 
-/** A registry per server instance, so tests and workers never share counters by accident. */
-export const metricsPlugin = fp(
-  async (app) => {
+/**
+ * A registry per server instance, so tests and workers never share counters by accident.
+ * `route: false` leaves /metrics off this instance (it is served by the admin listener).
+ */
+export const metricsPlugin = fp<{ route?: boolean }>(
+  async (app, opts) => {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: 'pai_sso_' });
     const metrics: GatewayMetrics = {
@@ -48,6 +51,7 @@ export const metricsPlugin = fp(
       }),
     };
     app.decorate('metrics', metrics);
+    if (opts.route === false) return;
     app.get('/metrics', { schema: { hide: true, response: { 200: { type: 'string' } } } }, async (_req, reply) => {
       reply.type(registry.contentType);
       return registry.metrics();

@@ -52,6 +52,22 @@ export function readHeaderSettings(cfg: HeaderIdentityConfig, env: NodeJS.Proces
 const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
 /**
+ * The first of `names` (lower-case) that the request carries more than once. Node joins
+ * repeated headers with ", " before we see them, so `X-Forwarded-Groups: a` twice would
+ * read as one list; only the raw header list tells a repeat from one value with a comma.
+ */
+export function repeatedHeader(rawHeaders: readonly string[], names: readonly string[]): string | undefined {
+  const seen = new Set<string>();
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = (rawHeaders[i] ?? '').toLowerCase();
+    if (!names.includes(name)) continue;
+    if (seen.has(name)) return name;
+    seen.add(name);
+  }
+  return undefined;
+}
+
+/**
  * Identity asserted by an authenticating reverse proxy (oauth2-proxy, an ingress).
  * Trusted only from configured addresses and only with the shared secret: anyone who
  * can reach us directly could otherwise type `X-Forwarded-User: ceo`.
@@ -59,6 +75,9 @@ const first = (v: string | string[] | undefined): string | undefined => (Array.i
 export function createHeaderSource(cfg: HeaderIdentityConfig, env: NodeJS.ProcessEnv): RequestSource {
   const { secret, trusted } = settledOrThrow('identity.header', readHeaderSettings(cfg, env));
   const h = (name: string) => name.toLowerCase();
+  const identityHeaders = [cfg.userHeader, cfg.secretHeader, cfg.groupsHeader, cfg.emailHeader, cfg.nameHeader]
+    .filter((n): n is string => n !== undefined)
+    .map(h);
 
   const fromTrustedPeer = (request: FastifyRequest): boolean => {
     // The socket peer, not request.ip: X-Forwarded-For is the very thing a forger writes.
@@ -76,6 +95,8 @@ export function createHeaderSource(cfg: HeaderIdentityConfig, env: NodeJS.Proces
       const user = first(request.headers[h(cfg.userHeader)]);
       if (user === undefined) return undefined;
       if (!fromTrustedPeer(request)) return { rejected: 'untrusted-source' };
+      // Any identity header twice: the proxy did not write this request alone (or forwards a client's header).
+      if (repeatedHeader(request.raw.rawHeaders, identityHeaders) !== undefined) return { rejected: 'duplicate-header' };
       if (!constantTimeEqual(first(request.headers[h(cfg.secretHeader)]) ?? '', secret)) return { rejected: 'bad-proxy-secret' };
       if (!/^[^\s\u0000-\u001f]{1,256}$/.test(user)) return { rejected: 'malformed-user' };
       const groupsRaw = first(request.headers[h(cfg.groupsHeader)]) ?? '';

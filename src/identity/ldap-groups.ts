@@ -1,5 +1,6 @@
 import type { Client, Entry } from 'ldapts';
-import { adNestedGroupsFilter, anyOf, fillFilter, firstRdnValue, isUnderDn, normalizeDn } from './ldap-filter.js';
+import { adNestedGroupsFilter, anyOf, fillFilter } from './ldap-filter.js';
+import { depthBelow, dnKey, isUnderDn, parseDn } from './ldap-dn.js';
 import type { LdapDirectory } from './ldap-connect.js';
 import type { LdapSettings } from './ldap-settings.js';
 import { firstValue } from './ldap-user.js';
@@ -9,20 +10,39 @@ const MAX_GROUPS = 2000;
 /** Group DNs ORed into one search filter. */
 const GROUP_BATCH = 50;
 
-/** DN -> display name, in discovery order, each group once however often it is reached. */
+/**
+ * A group's display name, only where the directory guarantees no other group has it
+ * (a mapping may name a group by it, so a same-named group elsewhere must not match):
+ * - the value of a single-valued RDN of `groups.nameAttribute` of a group directly under
+ *   `groups.base`: siblings never share an RDN;
+ * - AD's sAMAccountName (unique in the domain) read from the group entry, under the base.
+ * Anything else (no base, deeper OUs, multi-valued RDNs) is matched by its DN only.
+ */
+export function uniqueGroupName(s: LdapSettings, dn: string, entry?: Entry): string | undefined {
+  const base = s.groups.base;
+  if (base === undefined) return undefined;
+  const depth = depthBelow(dn, base);
+  if (depth === undefined || depth === 0) return undefined;
+  const nameAttribute = s.groups.nameAttribute.toLowerCase();
+  if (s.directoryType === 'ad' && nameAttribute === 'samaccountname') return entry ? firstValue(entry[s.groups.nameAttribute]) : undefined;
+  const rdn = parseDn(dn)?.[0];
+  if (depth !== 1 || rdn?.length !== 1 || rdn[0]?.type !== nameAttribute) return undefined;
+  return rdn[0].value;
+}
+
+/** DN -> display name (when unique), in discovery order, each group once however often it is reached. */
 class FoundGroups {
-  readonly byDn = new Map<string, string>();
+  readonly byDn = new Map<string, string | undefined>();
   private readonly seen = new Set<string>();
 
-  constructor(private readonly nameAttribute: string) {}
+  constructor(private readonly s: LdapSettings) {}
 
-  /** false when already known or when the cap is reached. */
+  /** false when already known, unreadable or when the cap is reached. */
   add(dn: string, entry?: Entry): boolean {
-    const key = normalizeDn(dn);
-    if (this.seen.has(key) || this.byDn.size >= MAX_GROUPS) return false;
+    const key = dnKey(dn);
+    if (key === undefined || this.seen.has(key) || this.byDn.size >= MAX_GROUPS) return false;
     this.seen.add(key);
-    const fromEntry = entry ? firstValue(entry[this.nameAttribute]) : undefined;
-    this.byDn.set(dn, fromEntry ?? firstRdnValue(dn)?.value ?? dn);
+    this.byDn.set(dn, uniqueGroupName(this.s, dn, entry));
     return true;
   }
 }
@@ -37,8 +57,8 @@ export async function ldapGroupsOf(
   client: Client,
   userDn: string,
   memberOf: readonly string[],
-): Promise<Map<string, string>> {
-  const found = new FoundGroups(s.groups.nameAttribute);
+): Promise<Map<string, string | undefined>> {
+  const found = new FoundGroups(s);
   const base = s.groups.base;
   const search = (filter: string, what: string) => dir.search(client, base as string, filter, [s.groups.nameAttribute], what);
 
@@ -50,9 +70,8 @@ export async function ldapGroupsOf(
 
   let frontier: string[] = [];
   if (s.groups.from === 'memberOf') {
-    // With groups.base set, memberOf values outside it are ignored: mappings may name a
-    // group by its cn, and a same-named group in an OU where people can create groups
-    // must not grant a role.
+    // With groups.base set, memberOf values outside it are ignored (compared RDN by RDN:
+    // an escaped comma in a value does not make a DN look like it sits under the base).
     for (const dn of memberOf) if ((base === undefined || isUnderDn(dn, base)) && found.add(dn)) frontier.push(dn);
   } else if (base !== undefined) {
     for (const e of await search(fillFilter(s.groups.filter, { dn: userDn }), 'group search')) if (found.add(e.dn, e)) frontier.push(e.dn);

@@ -50,8 +50,14 @@ export function stableIdOf(s: LdapSettings, entry: Entry): string {
   return id;
 }
 
-/** The common User shape from a user entry, its id and its groups (DN -> display name). */
-export function ldapUser(s: LdapSettings, entry: Entry, id: string, typedUsername: string, groups: ReadonlyMap<string, string>): User {
+/** The common User shape from a user entry, its id and its groups (DN -> display name where it is unique). */
+export function ldapUser(
+  s: LdapSettings,
+  entry: Entry,
+  id: string,
+  typedUsername: string,
+  groups: ReadonlyMap<string, string | undefined>,
+): User {
   const name = firstValue(entry[s.usernameAttribute]) ?? typedUsername;
   return {
     id,
@@ -59,7 +65,7 @@ export function ldapUser(s: LdapSettings, entry: Entry, id: string, typedUsernam
     displayName: firstValue(entry[s.displayNameAttribute]) ?? name,
     email: firstValue(entry[s.emailAttribute]),
     groups: [...groups.keys()],
-    groupNames: Object.fromEntries(groups),
+    groupNames: Object.fromEntries([...groups].filter((g): g is [string, string] => g[1] !== undefined)),
     source: 'ldap',
   };
 }

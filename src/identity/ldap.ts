@@ -1,6 +1,7 @@
 import type { Client } from 'ldapts';
 import type { LdapIdentityConfig } from '../config/identity-ldap-schema.js';
-import { fillFilter, isUnderDn, looksLikeDn } from './ldap-filter.js';
+import { fillFilter } from './ldap-filter.js';
+import { isUnderDn, looksLikeDn } from './ldap-dn.js';
 import { closeClient, ldapDirectory, type LdapDirectory } from './ldap-connect.js';
 import { ldapGroupsOf } from './ldap-groups.js';
 import { resolveLdapSettings, type LdapSettings } from './ldap-settings.js';
@@ -84,10 +85,15 @@ async function probe(dir: LdapDirectory, s: LdapSettings): Promise<SourceStatus>
   }
 }
 
-/** Mapping hints: group DNs must be written as this directory emits them. */
+/** Mapping hints: group DNs must be written as this directory emits them; names need groups.base. */
 function mappingGroupHint(s: LdapSettings, group: string): string | undefined {
-  if (!looksLikeDn(group)) return undefined; // a group name: matched against the cn
   const base = s.groups.base;
+  if (!looksLikeDn(group)) {
+    // A name: any group of that cn anywhere in the directory could carry it.
+    return base === undefined
+      ? 'ldap matches a group by name only with groups.base set (a name is unique only directly under it); name the group by its DN'
+      : undefined;
+  }
   if (base !== undefined && !isUnderDn(group, base)) return `ldap emits group DNs under groups.base "${base}"; this DN is not under it`;
   if (/,\s/.test(group)) return 'ldap group DNs are matched as the directory writes them, without spaces after commas';
   return undefined;

@@ -8,6 +8,7 @@ import { refusalFor, upstreamErrorRefusal } from './oidc-errors.js';
 import { OidcSourceError } from './errors.js';
 import { readOidcSettings } from './oidc-settings.js';
 import { settledOrThrow } from './settings.js';
+import { createOidcHealth, discoveryUrlOf } from './oidc-health.js';
 import { constantTimeEqual } from '../crypto/constant-time.js';
 import { createFlowCookie } from '../crypto/flow-cookie.js';
 import { oidcProvesMfa } from './upstream-mfa.js';
@@ -25,6 +26,8 @@ export interface OidcSourceOptions {
   readonly now?: () => number;
   /** After a failed discovery, how long ready() and the start route wait before asking again. */
   readonly rediscoverAfterMs?: number;
+  /** How long a readiness probe of discovery and JWKS is reused (default 10 s). */
+  readonly readyIntervalMs?: number;
 }
 
 /** What the one-time cookie holds between the redirect out and the callback. */
@@ -123,6 +126,13 @@ export function createOidcSource(cfg: OidcIdentityConfig, opts: OidcSourceOption
     { now, retryMs: opts.rediscoverAfterMs ?? 5000, onError: opts.onError },
   );
   discovered.start();
+  const health = createOidcHealth({
+    discoveryUrl: discoveryUrlOf(issuer),
+    intervalMs: opts.readyIntervalMs ?? 10_000,
+    // Short: /readyz must answer before the orchestrator's probe gives up.
+    timeoutMs: Math.min(cfg.timeoutSeconds * 1000, 2000),
+    now,
+  });
 
   const unavailable = (completion: LoginCompletion, request: FastifyRequest, reply: FastifyReply) =>
     completion.fail(request, reply, 503, 'source-unavailable');
@@ -237,8 +247,10 @@ export function createOidcSource(cfg: OidcIdentityConfig, opts: OidcSourceOption
     callbackPath: cfg.redirectPath,
     routes,
     async ready(): Promise<SourceStatus> {
-      if (await discovered.get()) return { ok: true };
-      return { ok: false, reason: `discovery of ${issuer.href} failed: ${discovered.failure() ?? 'pending'}` };
+      const config = await discovered.get();
+      if (!config) return { ok: false, reason: `discovery of ${issuer.href} failed: ${discovered.failure() ?? 'pending'}` };
+      // Discovered once is not up now: ask again (discovery and JWKS), at most once per interval.
+      return health.check(config.serverMetadata().jwks_uri);
     },
     async close() {},
     checkMappingGroup: (group) => mappingGroupHint(cfg.groupsAre, group),

@@ -1,4 +1,5 @@
 import { DOMParser } from '@xmldom/xmldom';
+import { prescanXml, SAML_PRESCAN_LIMITS, type PrescanLimits } from './xml-prescan.js';
 
 // The checks node-saml leaves to us (node-saml 5 does not compare the Recipient, the
 // Destination or the Issuer of a login response), plus shape checks done before any crypto.
@@ -31,9 +32,20 @@ function parse(xml: string): Document | undefined {
   }
 }
 
-function hasNodeType(node: Node, type: number): boolean {
-  for (let c = node.firstChild; c; c = c.nextSibling) {
-    if (c.nodeType === type || hasNodeType(c, type)) return true;
+/**
+ * Whether any node below `root` has `type`, walked with an explicit stack (no recursion,
+ * whatever the depth). Deeper than `maxDepth` counts as found: the caller refuses.
+ */
+function hasNodeType(root: Node, type: number, maxDepth = SAML_PRESCAN_LIMITS.maxDepth): boolean | 'too-deep' {
+  const stack: { node: Node; depth: number }[] = [{ node: root, depth: 0 }];
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    for (let c = top.node.firstChild; c; c = c.nextSibling) {
+      if (c.nodeType === type) return true;
+      if (c.firstChild) {
+        if (top.depth + 1 > maxDepth) return 'too-deep';
+        stack.push({ node: c, depth: top.depth + 1 });
+      }
+    }
   }
   return false;
 }
@@ -50,16 +62,21 @@ export interface RawFacts {
  * second one (the signed original hidden somewhere, the forged one where a naive reader
  * looks), so this alone refuses them whatever the verifier would have done.
  */
-export function inspectResponse(xml: string): Checked<RawFacts> {
+export function inspectResponse(xml: string, limits: PrescanLimits = SAML_PRESCAN_LIMITS): Checked<RawFacts> {
+  // Before the parser: depth, size and DOCTYPE on the raw text, in one linear pass.
+  const scanned = prescanXml(xml, limits);
+  if (!scanned.ok) return refuse(scanned.reason, scanned.reason === 'xml-comment' ? 403 : 400);
   const doc = parse(xml);
   if (!doc) return refuse('malformed-response', 400);
-  if (hasNodeType(doc, DOCUMENT_TYPE_NODE)) return refuse('doctype', 400);
+  const doctype = hasNodeType(doc, DOCUMENT_TYPE_NODE);
+  if (doctype !== false) return refuse(doctype === true ? 'doctype' : doctype, 400);
   const root = doc.documentElement;
   if (root.namespaceURI !== SAMLP_NS || root.localName !== 'Response') return refuse('not-a-response', 400);
   // Canonicalization drops comments, so a comment can split a signed value
   // (`admin<!---->.evil`) without breaking the signature; a reader that takes the first
   // text node sees `admin`. No IdP we know puts comments in a response.
-  if (hasNodeType(doc, COMMENT_NODE)) return refuse('xml-comment');
+  const comment = hasNodeType(doc, COMMENT_NODE);
+  if (comment !== false) return comment === true ? refuse('xml-comment') : refuse(comment, 400);
   if (doc.getElementsByTagNameNS(SAML_NS, 'EncryptedAssertion').length > 0) return refuse('encrypted-assertion-unsupported', 400);
   const assertions = Array.from(doc.getElementsByTagNameNS(SAML_NS, 'Assertion'));
   if (assertions.length > 1 || (assertions.length === 1 && assertions[0]?.parentNode !== root)) return refuse('assertion-wrapping');

@@ -8,6 +8,7 @@ import { createStoreReplayCache } from './saml-upstream-replay.js';
 import type { StateStore } from '../state/store.js';
 import type { ServiceProvider } from './saml-upstream-sp.js';
 import { samlUser } from './saml-upstream-user.js';
+import { SAML_PRESCAN_LIMITS } from './xml-prescan.js';
 import { samlProvesMfa } from './upstream-mfa.js';
 
 export const SAML_UPSTREAM_PATHS = {
@@ -123,7 +124,7 @@ export function samlUpstreamRoutes(ctx: SamlRoutesContext): FastifyPluginAsync<{
 
         // Shape first, before any crypto: one Assertion, no comments, no DOCTYPE.
         const xml = Buffer.from(request.body.SAMLResponse, 'base64').toString('utf8');
-        const shape = inspectResponse(xml);
+        const shape = inspectResponse(xml, { ...SAML_PRESCAN_LIMITS, maxElements: cfg.maxResponseElements });
         if ('refused' in shape) return refuse({ status: shape.status, reason: shape.refused });
         const facts = shape.ok;
         const unbound = bindingRefusal(facts, pending, cfg.allowIdpInitiated);

@@ -11,7 +11,10 @@ export interface User {
   readonly email?: string | undefined;
   /** Stable group identifiers as the source emits them (a DN, a GUID, a name). */
   readonly groups: readonly string[];
-  /** Display names of groups, by identifier, where the source has them; mappings may use either. */
+  /**
+   * Display names of groups, by identifier, only where the source guarantees that no other
+   * group has the same name (LDAP: see uniqueGroupName); mappings may use either.
+   */
   readonly groupNames?: Readonly<Record<string, string>> | undefined;
   /** Which source vouched for this user. */
   readonly source: SourceKind;

@@ -31,8 +31,15 @@ export function groupsFor(grant: Grant, roles: readonly GrantedRole[]): string[]
   return [...new Set(roles.flatMap((r) => grant.grantedBy.get(r.key) ?? []))];
 }
 
+/**
+ * ASCII letters only: `toLowerCase()` also folds look-alikes onto ASCII (U+212A KELVIN SIGN
+ * becomes `k`, U+0130 becomes `i` plus a dot), so a group named with one would match a
+ * mapping written in plain ASCII. Other characters must match exactly (docs/identity.md).
+ */
+export const foldAsciiCase = (s: string): string => s.replace(/[A-Z]+/g, (c) => c.toLowerCase());
+
 function folder(config: MappingConfig): (s: string) => string {
-  return config.identity?.caseInsensitiveGroups ? (s) => s.toLowerCase() : (s) => s;
+  return config.identity?.caseInsensitiveGroups ? foldAsciiCase : (s) => s;
 }
 
 /**

@@ -6,11 +6,11 @@ import { roleSessionName } from '../alibaba.js';
 
 export interface AssertionSubject {
   readonly nameId: { readonly format: NameIdFormat; readonly value: string };
-  /** Already fitted to Alibaba's RoleSessionName rule. */
+  /** Fitted to Alibaba's RoleSessionName rule, distinct per user (source and stable id). */
   readonly roleSessionName: string;
 }
 
-type NamedUser = Pick<User, 'id' | 'username' | 'email'>;
+type NamedUser = Pick<User, 'id' | 'username' | 'email' | 'source'>;
 
 export function userField(user: NamedUser, source: UserField): string {
   if (source === 'email') return user.email ?? user.username;
@@ -20,6 +20,6 @@ export function userField(user: NamedUser, source: UserField): string {
 export function assertionSubject(user: NamedUser, idp: Pick<Config['idp'], 'nameId' | 'roleSessionName'>): AssertionSubject {
   return {
     nameId: { format: idp.nameId.format, value: userField(user, idp.nameId.source) },
-    roleSessionName: roleSessionName(userField(user, idp.roleSessionName.source)),
+    roleSessionName: roleSessionName(userField(user, idp.roleSessionName.source), user),
   };
 }

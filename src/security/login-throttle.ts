@@ -55,6 +55,11 @@ export interface LoginThrottle {
   succeeded(a: Admitted): Promise<void>;
   /** Upstream callbacks (OIDC, SAML ACS): per address only. */
   checkAddress(address: string): Promise<Blocked | undefined>;
+  /**
+   * An upstream callback arriving: counted against `attemptsPerMinute` for the address
+   * (apart from POST /login's count) before its body is parsed, then checkAddress.
+   */
+  admitCallback(address: string): Promise<Blocked | undefined>;
   failedAddress(address: string): Promise<LockStarted[]>;
 }
 
@@ -165,6 +170,14 @@ export function createLoginThrottle(store: StateStore, cfg: LoginThrottleConfig,
       await Promise.all([store.del(k.fails), store.del(k.wait), store.del(k.locks)]);
     },
     checkAddress: (address) => activeBlock('a', plainAddress(address)),
+    async admitCallback(address) {
+      const addr = plainAddress(address);
+      const rateKey = `${PREFIX}cbrate:${addr}`;
+      if ((await store.incr(rateKey, 60_000)) > opts.attemptsPerMinute) {
+        return { scope: 'rate', retryAfterSeconds: seconds((await store.ttl(rateKey)) ?? 60_000), locked: false };
+      }
+      return activeBlock('a', addr);
+    },
     failedAddress: addressFailed,
   };
 }

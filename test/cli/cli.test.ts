@@ -225,11 +225,74 @@ describe('the pai-sso binary', () => {
     expect((await stat(passwordFile)).mode & 0o777).toBe(0o600);
     expect(await verifyPassword(password, (await readUsers(join(dir, 'data', 'users.yaml')))?.['admin']?.passwordHash ?? '')).toBe(true);
     expect(out + err).not.toContain(password);
+    // Only the groups the embedded default maps, not this config's ml and ml-admins (the admin role).
+    expect((await readUsers(join(dir, 'data', 'users.yaml')))?.['admin']?.groups).toEqual(['pai-users']);
+    expect(out).toContain('"groups":["pai-users"]');
     const ready = await fetch(`http://127.0.0.1:${listen}/readyz`);
     expect(ready.status).toBe(200);
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(0);
+  });
+});
+
+describe('serve with an admin listener', () => {
+  const adminConfig = (server: Record<string, unknown>) =>
+    writeFile(
+      configPath,
+      stringify({
+        ...baseConfig(),
+        server: { baseUrl: 'http://127.0.0.1:0', port: 0, shutdownGraceSeconds: 0.2, ...server },
+        keys: { dir: join(dir, 'certs') },
+        identity: { source: 'local', local: { usersFile: join(dir, 'users.yaml') } },
+      }),
+    );
+
+  it('listens on server.adminListen for /metrics and /readyz reasons; the main port keeps only the status', async () => {
+    await adminConfig({ adminListen: '127.0.0.1:0', adminTokenEnv: 'PAI_SSO_TEST_ADMIN' });
+    const child = spawn(process.execPath, ['bin/pai-sso.js', 'serve', '--config', configPath], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PAI_SSO_TEST_ADMIN: 'cli-admin-token-5e8a1c' },
+    });
+    onTestFinished(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const [listen, side] = await new Promise<[string, string]>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no ready line: ${out}`)), 20_000);
+      child.stdout.on('data', () => {
+        const m = /"listen":"127\.0\.0\.1:(\d+)".*"admin":"127\.0\.0\.1:(\d+)"/.exec(out);
+        if (m) {
+          clearTimeout(t);
+          resolve([m[1] ?? '', m[2] ?? '']);
+        }
+      });
+    });
+    expect(side).not.toBe(listen);
+    expect((await fetch(`http://127.0.0.1:${listen}/metrics`)).status).toBe(404);
+    expect(await (await fetch(`http://127.0.0.1:${listen}/readyz`)).json()).toEqual({ status: 'ready' });
+    const withToken = await fetch(`http://127.0.0.1:${listen}/readyz`, { headers: { authorization: 'Bearer cli-admin-token-5e8a1c' } });
+    expect(await withToken.json()).toMatchObject({ status: 'ready', checks: { state: { ok: true } } });
+    const metrics = await fetch(`http://127.0.0.1:${side}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('pai_sso_logins_total');
+    expect(await (await fetch(`http://127.0.0.1:${side}/readyz`)).json()).toMatchObject({ checks: { signingKey: { ok: true } } });
+    child.kill('SIGTERM');
+    expect(await new Promise<number | null>((resolve) => child.on('exit', resolve))).toBe(0);
+  });
+
+  it('refuses to start when server.adminTokenEnv names a missing or short variable (exit 2, before writing anything)', async () => {
+    await adminConfig({ adminTokenEnv: 'PAI_SSO_TEST_ADMIN' });
+    const res = spawnSync(process.execPath, ['bin/pai-sso.js', 'serve', '--config', configPath], {
+      encoding: 'utf8',
+      env: { ...process.env, PAI_SSO_TEST_ADMIN: 'short' },
+    });
+    expect(res.status).toBe(2);
+    expect(res.stderr).toContain('server.adminTokenEnv: environment variable PAI_SSO_TEST_ADMIN must hold the admin token');
+    expect(res.stderr).not.toContain('short');
+    await expect(stat(join(dir, 'users.yaml'))).rejects.toThrow();
   });
 });
 

@@ -288,7 +288,7 @@ describe.skipIf(SKIP_BROWSER)('Open PAI in Chromium (hand-off intercepted in the
     expect(profile.issuer).toBe(gw.config.idp.entityId);
     expect(profile.nameID).toBe(USERS['alice']?.id);
     expect(attr(profile, ATTR_ROLE)).toBe(rolePair(PROD, 'pai-sso-developer'));
-    expect(attr(profile, ATTR_ROLE_SESSION_NAME)).toBe('alice');
+    expect(attr(profile, ATTR_ROLE_SESSION_NAME)).toMatch(/^alice-[A-Za-z0-9_-]{12}$/);
     expect(attr(profile, ATTR_SESSION_DURATION)).toBe('3600');
     expectAssertion(gw, xml);
 
@@ -325,7 +325,7 @@ describe.skipIf(SKIP_BROWSER)('Open PAI in Chromium (hand-off intercepted in the
     const { profile, xml } = await validateAtSp(gw, post.fields.get('SAMLResponse') ?? '');
     expect(profile.issuer).toBe(gw.config.idp.entityId);
     expect(attr(profile, ATTR_ROLE)).toBe(rolePair(RESEARCH, 'pai-sso-admin'));
-    expect(attr(profile, ATTR_ROLE_SESSION_NAME)).toBe('bob');
+    expect(attr(profile, ATTR_ROLE_SESSION_NAME)).toMatch(/^bob-[A-Za-z0-9_-]{12}$/);
     // pai-admin has no sessionDuration of its own; developer's 3600 must not leak in.
     expect(attr(profile, ATTR_SESSION_DURATION)).toBeUndefined();
     const roleValues = [...Array.from(xml.getElementsByTagNameNS(NS_ASSERTION, 'Attribute'))]

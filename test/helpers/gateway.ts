@@ -86,6 +86,7 @@ export async function startGateway(
     logger: createLogger('info', logs.sink),
     now: () => clock.now,
     store: opts.store ?? createMemoryStore(() => clock.now),
+    adminToken: ADMIN_TOKEN,
   });
   await app.ready();
   return {
@@ -97,13 +98,18 @@ export async function startGateway(
     get logs() {
       return logs.records();
     },
-    logText: logs.text,
+    logText: () => logs.text(),
     async close() {
       await app.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
 }
+
+/** The admin token every test gateway accepts (server.adminTokenEnv in production). */
+export const ADMIN_TOKEN = 'test-admin-token-4c1f9e2b7a';
+/** Headers that make /readyz on the main port show its reasons. */
+export const ASADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 /** A cookie jar good enough for one host: name -> value, cleared on Max-Age=0/expiry. */
 export class Jar {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Jar, login, request, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { ASADMIN, Jar, login, request, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { readUsers, writeUsers } from '../../src/identity/users-file.js';
 import { createMemoryStore } from '../../src/state/memory.js';
 import { createSessionRecords } from '../../src/state/sessions.js';
@@ -147,7 +147,7 @@ describe('session records (memory store)', () => {
     expect(pai.body).not.toContain('SAMLResponse');
     expect(pai.body).toContain('Temporarily unavailable');
     expect((await request(gw, jar, 'GET', '/')).statusCode).toBe(503);
-    const ready = await gw.app.inject('/readyz');
+    const ready = await gw.app.inject({ url: '/readyz', headers: ASADMIN });
     expect(ready.statusCode).toBe(503);
     expect(ready.json()).toMatchObject({ status: 'not ready', checks: { state: { ok: false, reason: 'test: store switched off' } } });
     expect((await gw.app.inject('/healthz')).statusCode).toBe(200);

@@ -1,5 +1,6 @@
+import { connect, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHeaderSource, HeaderSourceError, readHeaderSettings } from '../../src/identity/header.js';
+import { createHeaderSource, HeaderSourceError, readHeaderSettings, repeatedHeader } from '../../src/identity/header.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { ACCOUNT, Jar, baseConfig, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { alibabaSp, extractForm } from '../helpers/saml-sp.js';
@@ -64,6 +65,55 @@ describe('trusted proxy headers', () => {
     expect(res.body).not.toContain('SAMLResponse');
     expect(String(res.headers['set-cookie'] ?? '')).not.toContain('pai_sso=');
     expect(gw.logs.filter((l) => l['audit'] === 'login.failed')).toMatchObject([{ reason, source: 'header' }]);
+  });
+
+  it.each([
+    ['x-forwarded-groups', ['ml-platform-admins', 'ml-engineers']],
+    ['x-forwarded-user', ['zoe', 'yan']],
+    ['x-forwarded-email', ['zoe@example.com', 'ceo@example.com']],
+    ['x-proxy-secret', [SECRET, SECRET]],
+  ])('refuses a repeated %s header from a trusted proxy: 403, audit, no assertion', async (name, values) => {
+    gw = await gatewayTrusting(['127.0.0.1']);
+    const headers = { ...proxied(), [name]: values };
+    const res = await gw.app.inject({ method: 'GET', url: '/sso/pai', headers, remoteAddress: '127.0.0.1' });
+    expect(res.statusCode).toBe(403);
+    expect(res.body).not.toContain('SAMLResponse');
+    expect(gw.logs.filter((l) => l['audit'] === 'login.failed')).toMatchObject([{ reason: 'duplicate-header', source: 'header' }]);
+  });
+
+  it('refuses repeated groups headers on a real connection, where Node joins them with ", "', async () => {
+    gw = await gatewayTrusting(['127.0.0.1']);
+    await gw.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = gw.app.server.address() as AddressInfo;
+    const head = [
+      'GET /sso/pai HTTP/1.1',
+      `Host: 127.0.0.1:${port}`,
+      'X-Forwarded-User: zoe',
+      `X-Proxy-Secret: ${SECRET}`,
+      'X-Forwarded-Groups: ml-platform-admins',
+      'X-Forwarded-Groups: ml',
+      'Connection: close',
+      '',
+      '',
+    ].join('\r\n');
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.end(head));
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString('utf8')));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 403 Forbidden');
+    expect(answer).not.toContain('SAMLResponse');
+    expect(gw.logs.filter((l) => l['audit'] === 'login.failed')).toMatchObject([{ reason: 'duplicate-header' }]);
+  });
+
+  it('tells a repeated header from one value holding a comma', () => {
+    expect(repeatedHeader(['X-Forwarded-Groups', 'a, b', 'x-forwarded-user', 'zoe'], ['x-forwarded-groups', 'x-forwarded-user'])).toBe(
+      undefined,
+    );
+    expect(repeatedHeader(['X-Forwarded-Groups', 'a', 'x-forwarded-GROUPS', 'b'], ['x-forwarded-groups'])).toBe('x-forwarded-groups');
+    expect(repeatedHeader(['accept', 'a', 'accept', 'b'], ['x-forwarded-groups'])).toBe(undefined);
   });
 
   it('does not let X-Forwarded-For make an outside client look trusted', async () => {

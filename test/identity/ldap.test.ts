@@ -4,18 +4,13 @@ import { Attribute, Change, Client, FilterParser } from 'ldapts';
 import { validateConfig } from '../../src/config/validate.js';
 import type { LdapIdentityConfig } from '../../src/config/identity-ldap-schema.js';
 import { createLdapSource, LdapSourceError, resolveLdapSettings } from '../../src/identity/ldap.js';
-import {
-  adNestedGroupsFilter,
-  escapeFilterValue,
-  fillFilter,
-  firstRdnValue,
-  formatObjectGuid,
-  isUnderDn,
-} from '../../src/identity/ldap-filter.js';
+import { adNestedGroupsFilter, escapeFilterValue, fillFilter, formatObjectGuid } from '../../src/identity/ldap-filter.js';
 import { createSources, mappingWarnings } from '../../src/identity/sources.js';
+import { createRoleMapper } from '../../src/mapping/roles.js';
+import { uniqueGroupName } from '../../src/identity/ldap-groups.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { exitCodeFor, httpStatusFor } from '../../src/errors.js';
-import { ACCOUNT, Jar, baseConfig, hiddenField, request, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { ASADMIN, ACCOUNT, Jar, baseConfig, hiddenField, request, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { alibabaSp, extractForm } from '../helpers/saml-sp.js';
 import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME } from '../../src/alibaba.js';
 import { ROOT_DN, SUFFIX, freePort, startSlapd, type Slapd } from './slapd.js';
@@ -30,6 +25,9 @@ const BOB_PW = 'bob-Pass-8812';
 const JANE_PW = 'jane-Pass-2290';
 const JANE_UID = 'jane(ops)*\\';
 const JANE_DN = `cn=Doe\\, Jane (ops)*,${PEOPLE}`;
+const ERIN_PW = 'erin-Pass-5521';
+const SELFSERVICE = `ou=selfservice\\,ou=groups,${SUFFIX}`;
+const TEAMS = `ou=teams,${GROUPS}`;
 const g = (cn: string) => `cn=${cn},${GROUPS}`;
 const DEV = `acs:ram::${ACCOUNT}:role/pai-developer,acs:ram::${ACCOUNT}:saml-provider/corp-idp`;
 
@@ -55,6 +53,7 @@ async function seed(dir: Slapd): Promise<void> {
     await c.add(`uid=alice,${PEOPLE}`, person('alice', 'Alice Liddell', ALICE_PW, { displayName: 'Alice L.' }));
     await c.add(`uid=bob,${PEOPLE}`, person('bob', 'Bob Builder', BOB_PW));
     await c.add(`uid=carol,${PEOPLE}`, person('carol', 'Carol Ring', 'carol-Pass-1'));
+    await c.add(`uid=erin,${PEOPLE}`, person('erin', 'Erin Self', ERIN_PW));
     await c.add(JANE_DN, person(JANE_UID, 'Doe, Jane (ops)*', JANE_PW));
     // Two entries answer to "dave": the directory is ambiguous, so nobody gets in as dave.
     await c.add(`uid=dave,${PEOPLE}`, person('dave', 'Dave One', 'dave-Pass-1'));
@@ -66,6 +65,12 @@ async function seed(dir: Slapd): Promise<void> {
     await c.add(g('ml'), { objectClass: ['groupOfNames'], cn: 'ml', member: [g('researchers'), JANE_DN] });
     // A same-named group outside ou=groups, e.g. in an OU where people may create groups.
     await c.add(`cn=ml-admins,${PEOPLE}`, { objectClass: ['groupOfNames'], cn: 'ml-admins', member: [`uid=carol,${PEOPLE}`] });
+    // The review's DN: one RDN whose value is "selfservice,ou=groups", directly under the suffix.
+    await c.add(SELFSERVICE, { objectClass: ['organizationalUnit'], ou: 'selfservice,ou=groups' });
+    await c.add(`cn=ml-admins,${SELFSERVICE}`, { objectClass: ['groupOfNames'], cn: 'ml-admins', member: [`uid=erin,${PEOPLE}`] });
+    // A sub-OU of the base: its groups count, by DN only (a cn there need not be unique).
+    await c.add(TEAMS, { objectClass: ['organizationalUnit'], ou: 'teams' });
+    await c.add(`cn=ml-admins,${TEAMS}`, { objectClass: ['groupOfNames'], cn: 'ml-admins', member: [`uid=erin,${PEOPLE}`] });
     await c.add(g('loop-a'), { objectClass: ['groupOfNames'], cn: 'loop-a', member: [`uid=carol,${PEOPLE}`] });
     await c.add(g('loop-b'), { objectClass: ['groupOfNames'], cn: 'loop-b', member: [g('loop-a')] });
     await c.modify(g('loop-a'), new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [g('loop-b')] }) }));
@@ -82,6 +87,13 @@ afterAll(async () => {
   // Unset when beforeAll failed: that failure is the one to report.
   await (slapd as Slapd | undefined)?.stop();
 });
+
+/** The role mapper of a config whose one mapping grants `admin` to `group`. */
+function mapperFor(group: string) {
+  const v = validateConfig(baseConfig({ mappings: [{ group, roles: ['admin'] }] }));
+  if (!v.ok) throw new Error(JSON.stringify(v.problems));
+  return createRoleMapper(v.config);
+}
 
 /** An `identity.ldap` section as the config loader would hand it over, defaults filled. */
 function ldapConfig(over: Record<string, unknown> = {}): LdapIdentityConfig {
@@ -125,13 +137,34 @@ describe('LDAP filter and DN text', () => {
     const raw = Buffer.from('10325476981badcfdeadbeef00112233', 'hex');
     expect(formatObjectGuid(raw)).toBe('76543210-1b98-cfad-dead-beef00112233');
   });
+});
 
-  it('reads the first RDN value through escapes, and compares DNs ignoring case and spaces', () => {
-    expect(firstRdnValue('cn=Doe\\, Jane (ops)*,ou=people,dc=corp')).toEqual({ attribute: 'cn', value: 'Doe, Jane (ops)*' });
-    expect(firstRdnValue('CN=caf\\C3\\A9,DC=x')).toEqual({ attribute: 'CN', value: 'café' });
-    expect(firstRdnValue('ml-admins')).toBeUndefined();
-    expect(isUnderDn('CN=ML, OU=Groups,DC=Corp,DC=Test', 'ou=groups,dc=corp,dc=test')).toBe(true);
-    expect(isUnderDn('cn=ml,ou=groupsx,dc=corp,dc=test', 'ou=groups,dc=corp,dc=test')).toBe(false);
+describe('which group names count as unique', () => {
+  const at = (groups: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    resolveLdapSettings(ldapConfig({ groups, ...extra }), env);
+
+  it('a single-valued RDN of nameAttribute directly under groups.base, and nothing deeper or multi-valued', () => {
+    const s = at({ base: GROUPS });
+    expect(uniqueGroupName(s, g('ml'))).toBe('ml');
+    expect(uniqueGroupName(s, `CN=ML\\2C Team,${GROUPS.toUpperCase()}`)).toBe('ML, Team');
+    expect(uniqueGroupName(s, `cn=ml,${TEAMS}`)).toBeUndefined();
+    expect(uniqueGroupName(s, `cn=ml+ou=x,${GROUPS}`)).toBeUndefined();
+    expect(uniqueGroupName(s, `ou=ml,${GROUPS}`)).toBeUndefined();
+    expect(uniqueGroupName(s, `cn=ml,${SELFSERVICE}`)).toBeUndefined();
+    expect(uniqueGroupName(s, GROUPS)).toBeUndefined();
+    expect(uniqueGroupName(at({}), g('ml'))).toBeUndefined();
+  });
+
+  it("AD's sAMAccountName from the group entry, anywhere under the base (unique in the domain)", () => {
+    const s = at({ base: SUFFIX, nameAttribute: 'sAMAccountName' }, { directoryType: 'ad' });
+    const dn = `CN=ML Admins,OU=Deep,OU=Groups,${SUFFIX}`;
+    expect(uniqueGroupName(s, dn, { dn, sAMAccountName: 'ml-admins' })).toBe('ml-admins');
+    // Not from a memberOf value alone (no entry), and not outside the base.
+    expect(uniqueGroupName(s, dn)).toBeUndefined();
+    expect(uniqueGroupName(s, 'CN=x,DC=other', { dn: 'CN=x,DC=other', sAMAccountName: 'x' })).toBeUndefined();
+    // Any other directory: sAMAccountName is just an attribute there.
+    const plain = at({ base: SUFFIX, nameAttribute: 'sAMAccountName' });
+    expect(uniqueGroupName(plain, dn, { dn, sAMAccountName: 'ml-admins' })).toBeUndefined();
   });
 });
 
@@ -193,9 +226,11 @@ describe('LDAP configuration', () => {
     );
   });
 
-  it('warns about a mapping DN outside groups.base or written with spaces, not about names', () => {
+  it('warns about a mapping DN outside groups.base or written with spaces, and about names without groups.base', () => {
     const src = createLdapSource(ldapConfig(), env);
     expect(src.checkMappingGroup?.('ml')).toBeUndefined();
+    expect(createLdapSource(ldapConfig({ groups: {} }), env).checkMappingGroup?.('ml')).toMatch(/by name only with groups\.base set/);
+    expect(src.checkMappingGroup?.(`cn=ml,ou=selfservice\\,${GROUPS}`)).toMatch(/not under it/);
     expect(src.checkMappingGroup?.(g('ml'))).toBeUndefined();
     expect(src.checkMappingGroup?.('cn=ml,ou=teams,dc=corp,dc=test')).toMatch(/not under it/);
     expect(src.checkMappingGroup?.('cn=ml, ou=groups, dc=corp, dc=test')).toMatch(/without spaces after commas/);
@@ -281,6 +316,29 @@ describe('LDAP against slapd', () => {
     const scoped = await createLdapSource(ldapConfig({ groups: { base: GROUPS } }), env).authenticate('carol', 'carol-Pass-1');
     expect(scoped?.groups).not.toContain(`cn=ml-admins,${PEOPLE}`);
     expect(Object.values(scoped?.groupNames ?? {})).not.toContain('ml-admins');
+  });
+
+  it.each(['memberOf', 'search'] as const)(
+    'compares DNs by RDN: a group in "ou=selfservice\\,ou=groups" is not under ou=groups (groups from %s)',
+    async (from) => {
+      const erin = await createLdapSource(ldapConfig({ groups: { base: GROUPS, from } }), env).authenticate('erin', ERIN_PW);
+      expect(erin?.groups).toEqual([`cn=ml-admins,${TEAMS}`]);
+      // Under the base but one OU down: a cn there is not unique, so it is no display name.
+      expect(erin?.groupNames).toEqual({});
+      const map = mapperFor('ml-admins');
+      expect(map(erin!).roles).toEqual([]);
+      const byDn = mapperFor(`cn=ml-admins,${TEAMS}`);
+      expect(byDn(erin!).roles.map((r) => r.key)).toEqual(['admin']);
+    },
+  );
+
+  it('without groups.base keeps memberOf groups by DN and gives them no display name', async () => {
+    const user = await createLdapSource(ldapConfig({ groups: {} }), env).authenticate('alice', ALICE_PW);
+    expect(user?.groups).toEqual([g('ml-admins')]);
+    expect(user?.groupNames).toEqual({});
+    const carol = await createLdapSource(ldapConfig({ groups: {} }), env).authenticate('carol', 'carol-Pass-1');
+    const map = mapperFor('ml-admins');
+    expect(map(carol!).roles).toEqual([]);
   });
 
   it('refuses a username that matches two entries, even with the right password', async () => {
@@ -449,7 +507,7 @@ describe('LDAP through the gateway', () => {
       SAMLResponse: extractForm(handoff.body).samlResponse,
     });
     expect(profile?.[ATTR_ROLE]).toBe(DEV);
-    expect(profile?.[ATTR_ROLE_SESSION_NAME]).toBe('bob');
+    expect(profile?.[ATTR_ROLE_SESSION_NAME]).toMatch(/^bob-[A-Za-z0-9_-]{12}$/);
     expect(profile?.nameID).toMatch(/^[0-9a-f-]{36}$/);
     expect(gw.logs.find((l) => l['audit'] === 'login.succeeded')).toMatchObject({ user: 'bob', source: 'ldap', groups: [g('ml')] });
   });
@@ -491,7 +549,7 @@ describe('LDAP through the gateway', () => {
     expect(gw.logs.filter((l) => l['audit'] === 'login.failed')).toMatchObject([
       { reason: 'source-unavailable', source: 'ldap', user: 'bob' },
     ]);
-    const ready = await gw.app.inject({ method: 'GET', url: '/readyz' });
+    const ready = await gw.app.inject({ method: 'GET', url: '/readyz', headers: ASADMIN });
     expect(ready.statusCode).toBe(503);
     expect(ready.json()).toMatchObject({
       status: 'not ready',
@@ -509,7 +567,7 @@ describe('LDAP through the gateway', () => {
     gw = await gateway({}, { TEST_LDAP_BIND: 'wrong-Service-Secret' });
     const { res } = await loginLdap(gw, 'alice', ALICE_PW);
     expect(res.statusCode).toBe(503);
-    const ready = await gw.app.inject({ method: 'GET', url: '/readyz' });
+    const ready = await gw.app.inject({ method: 'GET', url: '/readyz', headers: ASADMIN });
     expect(ready.statusCode).toBe(503);
     for (const secret of ['wrong-Service-Secret', SERVICE_PASSWORD, ALICE_PW]) {
       expect(gw.logText()).not.toContain(secret);

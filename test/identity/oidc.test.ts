@@ -9,7 +9,7 @@ import { createSources, fromList, mappingWarnings } from '../../src/identity/sou
 import { parseConfig } from '../../src/config/load.js';
 import { stringify } from 'yaml';
 import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME } from '../../src/alibaba.js';
-import { ACCOUNT, Jar, baseConfig, request, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { ASADMIN, ACCOUNT, Jar, baseConfig, request, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { alibabaSp, extractForm } from '../helpers/saml-sp.js';
 import { freePort, startProvider, type TestProvider } from './oidc-provider.js';
 
@@ -125,7 +125,7 @@ describe('OIDC sign-in against a real OpenID Provider', () => {
       SAMLResponse: extractForm(page.body).samlResponse,
     });
     expect(profile?.[ATTR_ROLE]).toBe(DEV);
-    expect(profile?.[ATTR_ROLE_SESSION_NAME]).toBe('alice');
+    expect(profile?.[ATTR_ROLE_SESSION_NAME]).toMatch(/^alice-[A-Za-z0-9_-]{12}$/);
     expect(profile?.nameID).toBe('alice');
     expect(audits(gw, 'login.succeeded')).toMatchObject([{ user: 'alice', userId: 'alice', source: 'oidc', groups: ['ml'] }]);
     expect(idp.tokenRequests).toBeGreaterThan(0);
@@ -232,7 +232,7 @@ describe('OIDC sign-in against a real OpenID Provider', () => {
   it('is not ready, and refuses to start a login, when the configured issuer is not the one the provider declares', async () => {
     const wrong = idp.issuer.replace('127.0.0.1', 'localhost');
     gw = await gatewayFor(wrong);
-    const ready = await gw.app.inject('/readyz');
+    const ready = await gw.app.inject({ url: '/readyz', headers: ASADMIN });
     expect(ready.statusCode).toBe(503);
     expect(ready.json().checks.identity.reason).toMatch(
       /^oidc: discovery of http:\/\/localhost:\d+\/ failed: discovered metadata issuer does not match/,
@@ -247,7 +247,7 @@ describe('OIDC discovery and configuration', () => {
   it('starts with the IdP down, reports not ready with the reason, and recovers once the IdP is up', async () => {
     const port = await freePort();
     gw = await gatewayFor(`http://127.0.0.1:${port}`, {}, 0);
-    const down = await gw.app.inject('/readyz');
+    const down = await gw.app.inject({ url: '/readyz', headers: ASADMIN });
     expect(down.statusCode).toBe(503);
     expect(down.json().checks.identity.reason).toMatch(/ECONNREFUSED|fetch failed/);
     const late = await startProvider({
@@ -263,6 +263,53 @@ describe('OIDC discovery and configuration', () => {
       expect(res.statusCode).toBe(303);
     } finally {
       await late.close();
+    }
+  });
+
+  it('turns not ready when the provider goes down after startup (discovery and JWKS probed again), and ready once it is back', async () => {
+    const port = await freePort();
+    const options = { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri: REDIRECT_URI, accounts: ACCOUNTS, port };
+    let provider = await startProvider(options);
+    try {
+      const issuer = provider.issuer;
+      const source = createOidcSource(oidcConfig(issuer), { baseUrl: BASE_URL, env, readyIntervalMs: 0 });
+      gw = await startGateway({
+        config: baseConfig({ server: { baseUrl: BASE_URL }, identity: { source: ['oidc'], oidc: { issuer, clientId: CLIENT_ID } } }),
+        extraSources: [source],
+      });
+      expect((await gw.app.inject('/readyz')).statusCode).toBe(200);
+      await provider.close();
+      const down = await gw.app.inject({ url: '/readyz', headers: ASADMIN });
+      expect(down.statusCode).toBe(503);
+      expect(down.json().checks.identity.reason).toMatch(
+        /^oidc: discovery http:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration unreachable/,
+      );
+      provider = await startProvider(options);
+      expect((await gw.app.inject('/readyz')).statusCode).toBe(200);
+    } finally {
+      await provider.close();
+    }
+  });
+
+  it('probes the provider at most once per interval, however often /readyz is asked', async () => {
+    const provider = await startProvider({
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      redirectUri: REDIRECT_URI,
+      accounts: ACCOUNTS,
+    });
+    let now = 1_000_000;
+    const source = createOidcSource(oidcConfig(provider.issuer), { baseUrl: BASE_URL, env, readyIntervalMs: 10_000, now: () => now });
+    try {
+      expect(await source.ready()).toEqual({ ok: true });
+      await provider.close();
+      // Within the interval: the last answer, no request to the (now gone) provider.
+      now += 9_000;
+      expect(await source.ready()).toEqual({ ok: true });
+      now += 1_000;
+      expect(await source.ready()).toMatchObject({ ok: false, reason: expect.stringMatching(/unreachable/) });
+    } finally {
+      await source.close();
     }
   });
 

@@ -7,7 +7,7 @@ import { Value } from '@sinclair/typebox/value';
 import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import samlify from 'samlify';
-import { ACCOUNT, Jar, baseConfig, request, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { ASADMIN, ACCOUNT, Jar, baseConfig, request, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { alibabaSp, extractForm } from '../helpers/saml-sp.js';
 import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME } from '../../src/alibaba.js';
 import { ENTRA_GROUPS_CLAIM, SamlIdentitySchema, type SamlIdentityConfig } from '../../src/config/identity-saml-schema.js';
@@ -20,6 +20,7 @@ import { createSources } from '../../src/identity/sources.js';
 import { generateSigningPair, type GeneratedPair } from '../../src/keys/generate.js';
 import type { RedirectSource } from '../../src/identity/source.js';
 import { idpForm, startTestIdp, type IdpUser, type TestIdp } from './saml-upstream-idp.js';
+import { TRUSTED_PEM_ARGS, withKeyValue, xmlsecVerify } from '../helpers/xmlsec.js';
 import { stringify } from 'yaml';
 
 const BASE = 'http://localhost:8080';
@@ -75,11 +76,15 @@ function samlCfg(extra: Partial<SamlIdentityConfig> = {}): SamlIdentityConfig {
 }
 
 /** The gateway with upstream SAML as its only source, and the test IdP trusting its SP metadata. */
-async function gateway(extra: Partial<SamlIdentityConfig> = {}, idpOpts: { signResponse?: boolean } = {}) {
+async function gateway(
+  extra: Partial<SamlIdentityConfig> = {},
+  idpOpts: { signResponse?: boolean } = {},
+  server: Record<string, unknown> = {},
+) {
   const cfg = samlCfg(extra);
   source = await createSamlUpstreamSource(cfg, { baseUrl: BASE, cookieName: 'pai_sso_saml' });
   gw = await startGateway({
-    config: baseConfig({ identity: { source: ['saml'], saml: cfg } }),
+    config: baseConfig({ server: { baseUrl: BASE, ...server }, identity: { source: ['saml'], saml: cfg } }),
     extraSources: [source],
     keysDir: join(dir, 'gateway-keys'),
   });
@@ -195,7 +200,7 @@ describe('upstream SAML: the happy path against samlify as the IdP', () => {
       SAMLResponse: extractForm(pai.body).samlResponse,
     });
     expect(profile?.[ATTR_ROLE]).toBe(DEV);
-    expect(profile?.[ATTR_ROLE_SESSION_NAME]).toBe('alice@example.com');
+    expect(profile?.[ATTR_ROLE_SESSION_NAME]).toMatch(/^alice@example\.com-[A-Za-z0-9_-]{12}$/);
     expect(profile?.nameID).toBe('alice@example.com');
   });
 
@@ -330,6 +335,21 @@ describe('upstream SAML: attacks and broken responses are refused with a 4xx and
     expectRefused(await postAcs(jar, form.samlResponse), 'bad-signature', jar);
   });
 
+  it('a response signed by another key that carries that key as a bare <ds:KeyValue>', async () => {
+    await gateway();
+    idp.tweaks = { foreignKey: true };
+    const jar = new Jar();
+    const forged = withKeyValue(decode((await loginAtIdp(jar)).samlResponse), foreignPair.certPem);
+    expect(forged).toMatch(/RSAKeyValue><(ds:)?Modulus>/);
+    expect(forged).not.toContain('X509Certificate');
+    // A verifier that takes the document's key (xmlsec1 with only --trusted-pem) accepts it:
+    const loose = await xmlsecVerify(dir, forged, idpPair.certPem, TRUSTED_PEM_ARGS);
+    expect(loose.status, loose.stderr).toBe(0);
+    // ...the pinned one and the gateway do not.
+    expect((await xmlsecVerify(dir, forged, idpPair.certPem)).status).not.toBe(0);
+    expectRefused(await postAcs(jar, encode(forged)), 'bad-signature', jar);
+  });
+
   it('a replayed response: refused from the same browser state, and without it', async () => {
     await gateway();
     const jar = new Jar();
@@ -447,6 +467,69 @@ describe('upstream SAML: attacks and broken responses are refused with a 4xx and
   });
 });
 
+/** A Response whose body is `inner`, wrapped as an IdP would start one. */
+const responseAround = (inner: string) =>
+  `<samlp:Response xmlns:samlp="${SAMLP_NS}" xmlns:saml="${SAML_NS}" ID="_big" Version="2.0" IssueInstant="${new Date().toISOString()}" Destination="${ACS}">${inner}</samlp:Response>`;
+
+describe('upstream SAML: the unauthenticated ACS is bounded before and while it parses', () => {
+  it('answers a Response nested 20,000 elements deep with a 400 and an audit line, not a stack overflow', async () => {
+    await gateway();
+    const jar = new Jar();
+    await loginAtIdp(jar);
+    const deep = responseAround(`${'<a>'.repeat(20_000)}${'</a>'.repeat(20_000)}`);
+    const res = await postAcs(jar, encode(deep));
+    expect(res.statusCode).toBe(400);
+    expectRefused(res, 'too-deep', jar);
+    expect((gw as TestGateway).logs.filter((l) => l['msg'] === 'request failed')).toEqual([]);
+  });
+
+  it('refuses too many elements, or attributes, before parsing', async () => {
+    await gateway();
+    const jar = new Jar();
+    await loginAtIdp(jar);
+    const many = responseAround('<saml:Issuer>x</saml:Issuer>'.repeat(2600));
+    expectRefused(await postAcs(jar, encode(many)), 'too-many-elements', jar);
+    const jar2 = new Jar();
+    await loginAtIdp(jar2);
+    const attrs = Array.from({ length: 6000 }, (_, i) => `a${i}="x"`).join(' ');
+    const res = await postAcs(jar2, encode(responseAround(`<saml:Issuer ${attrs}>x</saml:Issuer>`)));
+    expect(res.statusCode).toBe(400);
+    expect(audits('login.failed').map((a) => a['reason'])).toEqual(['too-many-elements', 'too-many-elements']);
+  });
+
+  it('takes a genuine Response far above server.bodyLimitBytes, and refuses a body above maxResponseBytes with 413', async () => {
+    await gateway({ maxResponseBytes: 131072 });
+    const jar = new Jar();
+    const genuine = decode((await loginAtIdp(jar)).samlResponse);
+    // Whitespace outside the signed Assertion: the signature still holds, the body is ~80 KB.
+    const padded = genuine.replace('</samlp:Response>', `${' '.repeat(60_000)}</samlp:Response>`);
+    const ok = await postAcs(jar, encode(padded));
+    expect(ok.statusCode).toBe(303);
+    const tooBig = await postAcs(new Jar(), encode(genuine.replace('</samlp:Response>', `${' '.repeat(100_000)}</samlp:Response>`)));
+    expect(tooBig.statusCode).toBe(413);
+    expect(audits('request.rejected')).toMatchObject([{ status: 413, path: SAML_UPSTREAM_PATHS.acs }]);
+  });
+
+  it('throttles the ACS per client address: a per-minute cap before the body is read, and lockout after failures', async () => {
+    await gateway({}, {}, { loginAttemptsPerMinute: 3, loginThrottle: { address: { freeFailures: 1, lockoutAfter: 2 } } });
+    const post = () => postAcs(new Jar(), encode('not xml <'));
+    const first = [await post(), await post()].map((r) => r.statusCode);
+    expect(first).toEqual([400, 400]);
+    const locked = await post();
+    expect(locked.statusCode).toBe(429);
+    expect(audits('login.locked')).toMatchObject([{ scope: 'address', path: SAML_UPSTREAM_PATHS.acs }]);
+    expect(audits('login.throttled')).toMatchObject([{ scope: 'address', path: SAML_UPSTREAM_PATHS.acs }]);
+  });
+
+  it('caps ACS posts per minute per address even when none of them fails', async () => {
+    await gateway({ allowIdpInitiated: true }, {}, { loginAttemptsPerMinute: 2 });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await postAcs(new Jar(), await idp.respond(null, ALICE))).statusCode);
+    expect(statuses).toEqual([303, 303, 429]);
+    expect(audits('login.throttled')).toMatchObject([{ scope: 'rate', path: SAML_UPSTREAM_PATHS.acs }]);
+  });
+});
+
 describe('upstream SAML: configuration and operations', () => {
   it('refuses to start without exactly one pinned certificate source, or with a key instead of a certificate', async () => {
     const base = samlCfg();
@@ -509,7 +592,7 @@ describe('upstream SAML: configuration and operations', () => {
     await down.close();
     source = await createSamlUpstreamSource(cfg, { baseUrl: BASE });
     gw = await startGateway({ config: baseConfig({ identity: { source: ['saml'], saml: cfg } }), extraSources: [source] });
-    const res = await gw.app.inject({ method: 'GET', url: '/readyz' });
+    const res = await gw.app.inject({ method: 'GET', url: '/readyz', headers: ASADMIN });
     expect(res.statusCode).toBe(503);
     expect(res.body).toMatch(/saml: IdP http:\/\/127\.0\.0\.1:\d+ unreachable/);
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createGroupFilter, createRoleMapper, groupsFor } from '../../src/mapping/roles.js';
-import { roleSessionName } from '../../src/alibaba.js';
+import { createGroupFilter, createRoleMapper, foldAsciiCase, groupsFor } from '../../src/mapping/roles.js';
 
 const config = {
   accounts: {
@@ -50,29 +49,6 @@ describe('role mapping', () => {
   });
 });
 
-describe('RoleSessionName', () => {
-  it("keeps a name that already fits Alibaba's rule", () => {
-    expect(roleSessionName('alice@example.com')).toBe('alice@example.com');
-    expect(roleSessionName('a.b_c=d-e')).toBe('a.b_c=d-e');
-  });
-
-  it.each(['張三', 'zhang san', 'zhang#san', 'x', 'élodie.dupont', 'a'.repeat(80), '', '</saml:AttributeValue>'])(
-    'sanitises %j to the allowed set and length',
-    (v) => {
-      expect(roleSessionName(v)).toMatch(/^[A-Za-z0-9._@=-]{2,32}$/);
-    },
-  );
-
-  it('stays unique per user when sanitising collides', () => {
-    const names = ['zhang san', 'zhang#san', 'zhang-san', 'zhang  san', '张三', '李四', 'a'.repeat(40), `${'a'.repeat(40)}b`];
-    expect(new Set(names.map(roleSessionName)).size).toBe(names.length);
-  });
-
-  it('reads like the person where it can', () => {
-    expect(roleSessionName('élodie dupont')).toMatch(/^elodie-dupont-[0-9a-f]{8}$/);
-  });
-});
-
 describe('group names and case', () => {
   it('matches a mapping by the group display name when the source sends ids', () => {
     const map = createRoleMapper({ ...config, mappings: [{ group: 'eng', roles: ['dev'] }] });
@@ -85,6 +61,24 @@ describe('group names and case', () => {
     expect(createRoleMapper(config)({ groups: ['ENG'] }).roles).toEqual([]);
     const folded = createRoleMapper({ ...config, identity: { caseInsensitiveGroups: true } });
     expect(folded({ groups: ['ENG'] }).roles.map((r) => r.key)).toEqual(['dev']);
+  });
+
+  it('folds ASCII letters only: a look-alike (Kelvin sign, dotted I) does not become a mapped group', () => {
+    const foldedConfig = {
+      ...config,
+      mappings: [
+        { group: 'kube-admins', roles: ['ops'] },
+        { group: 'it', roles: ['dev'] },
+      ],
+      identity: { caseInsensitiveGroups: true },
+    };
+    const folded = createRoleMapper(foldedConfig);
+    expect(folded({ groups: ['Kube-Admins'] }).roles.map((r) => r.key)).toEqual(['ops']);
+    expect(folded({ groups: ['\u212Aube-admins'] }).roles).toEqual([]);
+    expect(folded({ groups: ['\u0130T'] }).roles).toEqual([]);
+    expect(folded({ groups: ['cn=x'], groupNames: { 'cn=x': '\u212Aube-admins' } }).roles).toEqual([]);
+    expect(createGroupFilter(foldedConfig)({ groups: ['\u212Aube-admins', 'KUBE-admins'] }).groups).toEqual(['KUBE-admins']);
+    expect(foldAsciiCase('ÄB\u212A')).toBe('Äb\u212A');
   });
 
   it('keeps only mapped groups (by id or name) in the session', () => {

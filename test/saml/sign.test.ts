@@ -1,6 +1,4 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +7,7 @@ import { buildResponseParts, type AssertionInput } from '../../src/saml/assertio
 import { createSigner } from '../../src/saml/sign.js';
 import { SITES } from '../../src/alibaba.js';
 import { alibabaSp, responseFacts } from '../helpers/saml-sp.js';
+import { TRUSTED_PEM_ARGS, XMLSEC, withKeyValue, xmlsecVerify } from '../helpers/xmlsec.js';
 
 let dir: string;
 let keys: KeyMaterial;
@@ -109,32 +108,53 @@ describe('signing', () => {
   });
 });
 
-const xmlsec = existsSync('/usr/bin/xmlsec1') ? '/usr/bin/xmlsec1' : undefined;
+describe('xmlsec1, an independent verifier, with our key pinned', () => {
+  const verify = (xml: string, cert: string) => xmlsecVerify(dir, xml, cert);
 
-describe('xmlsec1, an independent verifier', () => {
-  const verify = async (xml: string, cert: string) => {
-    const f = join(dir, `r-${Math.random()}.xml`);
-    const c = join(dir, `c-${Math.random()}.pem`);
-    await writeFile(f, xml);
-    await writeFile(c, cert);
-    // --trusted-pem, never --insecure: the latter trusts whatever KeyInfo carries.
-    return spawnSync(
-      xmlsec ?? 'xmlsec1',
-      ['--verify', '--trusted-pem', c, '--id-attr:ID', 'urn:oasis:names:tc:SAML:2.0:assertion:Assertion', f],
-      { encoding: 'utf8' },
-    );
-  };
-
-  it('verifies our signature with only our certificate trusted', async () => {
-    expect(xmlsec, 'xmlsec1 is missing: .ci/run installs it with apt').toBeDefined();
+  it('verifies our signature with only our certificate as key', async () => {
+    expect(XMLSEC, 'xmlsec1 is missing: .ci/run installs it with apt').toBeDefined();
     const res = await verify(sign(keys, input()), keys.current.pem);
     expect(res.status, res.stderr).toBe(0);
   });
 
   it('refuses a tampered or foreign-signed response', async () => {
-    expect(xmlsec, 'xmlsec1 is missing: .ci/run installs it with apt').toBeDefined();
+    expect(XMLSEC, 'xmlsec1 is missing: .ci/run installs it with apt').toBeDefined();
     const good = sign(keys, input());
     expect((await verify(good.replace('role/pai-dev', 'role/pai-adm'), keys.current.pem)).status).not.toBe(0);
     expect((await verify(sign(attacker, input()), keys.current.pem)).status).not.toBe(0);
+  });
+});
+
+describe('the KeyValue forgery: signed by an unrelated key that travels in the document as <ds:KeyValue>', () => {
+  const forgery = () =>
+    withKeyValue(
+      sign(
+        attacker,
+        input({
+          roles: [{ roleArn: 'acs:ram::1234567890123456:role/pai-admin', providerArn: 'acs:ram::1234567890123456:saml-provider/corp' }],
+        }),
+      ),
+      attacker.current.pem,
+    );
+
+  it('is a real forgery: xmlsec1 with only --trusted-pem (the suite’s old check) accepts it', async () => {
+    expect(XMLSEC, 'xmlsec1 is missing: .ci/run installs it with apt').toBeDefined();
+    const xml = forgery();
+    expect(xml).toContain('<ds:RSAKeyValue><ds:Modulus>');
+    expect(xml).not.toContain('X509Certificate');
+    const res = await xmlsecVerify(dir, xml, keys.current.pem, TRUSTED_PEM_ARGS);
+    // xmlsec1 1.2.37 takes the document's raw key: the pitfall the pinned arguments close.
+    expect(res.status, res.stderr).toBe(0);
+  });
+
+  it('is refused by xmlsec1 with the key pinned, and by node-saml as Alibaba’s SP', async () => {
+    const xml = forgery();
+    const res = await xmlsecVerify(dir, xml, keys.current.pem);
+    expect(res.status).not.toBe(0);
+    await expect(alibabaSp('cn', keys.current.pem).validatePostResponseAsync({ SAMLResponse: b64(xml) })).rejects.toThrow(/signature/i);
+    // Our own, untouched response still passes both, so the refusals are about the key.
+    const genuine = sign(keys, input());
+    expect((await xmlsecVerify(dir, genuine, keys.current.pem)).status).toBe(0);
+    await expect(alibabaSp('cn', keys.current.pem).validatePostResponseAsync({ SAMLResponse: b64(genuine) })).resolves.toBeTruthy();
   });
 });

@@ -24,10 +24,13 @@ interface Replica {
   output(): string;
 }
 
+/** server.adminTokenEnv's token: /readyz then names the reason (the store) to the test. */
+const REPLICA_ADMIN_TOKEN = 'replicas-admin-token-0b7d3e';
+
 async function startReplica(configPath: string): Promise<Replica> {
   const port = await freePort();
   const child = spawn(process.execPath, ['bin/pai-sso.js', 'serve', '--config', configPath], {
-    env: { ...process.env, PORT: String(port) },
+    env: { ...process.env, PORT: String(port), PAI_SSO_TEST_ADMIN_TOKEN: REPLICA_ADMIN_TOKEN },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -112,7 +115,7 @@ describe.skipIf(REDIS_MISSING !== undefined)('two replicas sharing Redis', () =>
       configPath,
       stringify({
         ...baseConfig(),
-        server: { baseUrl: 'http://127.0.0.1:8080', port: 0, shutdownGraceSeconds: 0 },
+        server: { baseUrl: 'http://127.0.0.1:8080', port: 0, shutdownGraceSeconds: 0, adminTokenEnv: 'PAI_SSO_TEST_ADMIN_TOKEN' },
         keys: { dir: join(dir, 'certs') },
         identity: { source: 'local', local: { usersFile } },
         state: { store: 'redis', redis: { url: redis.url, keyPrefix: 'replicas-test:' } },
@@ -206,7 +209,7 @@ describe.skipIf(REDIS_MISSING !== undefined)('two replicas sharing Redis', () =>
       const pai = await openPai(r, cookie);
       expect(pai.status).toBe(503);
       expect(pai.body).not.toContain('SAMLResponse');
-      const ready = await fetch(`${r.base}/readyz`);
+      const ready = await fetch(`${r.base}/readyz`, { headers: { authorization: `Bearer ${REPLICA_ADMIN_TOKEN}` } });
       expect(ready.status).toBe(503);
       const body = (await ready.json()) as { status: string; checks: { state: { ok: boolean; reason?: string } } };
       expect(body.status).toBe('not ready');

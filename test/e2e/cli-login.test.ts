@@ -93,7 +93,13 @@ beforeAll(async () => {
       targets: { pai: { url: 'https://pai.console.aliyun.com/' } },
       cli: { maxDurationSeconds: 7200, device: { intervalSeconds: 1 } },
       register: {
-        endpoints: { ims: emulator.endpoint, ram: emulator.endpoint, sts: emulator.endpoint, aiworkspace: emulator.endpoint, protocol: 'http' },
+        endpoints: {
+          ims: emulator.endpoint,
+          ram: emulator.endpoint,
+          sts: emulator.endpoint,
+          aiworkspace: emulator.endpoint,
+          protocol: 'http',
+        },
         roles: { 'pai-developer': { systemPolicies: ['AliyunPAIReadOnlyAccess'] }, 'pai-admin': {}, 'pai-console': {} },
       },
     },

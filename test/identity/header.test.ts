@@ -3,7 +3,7 @@ import { createHeaderSource, HeaderSourceError, readHeaderSettings } from '../..
 import { ConfigError } from '../../src/config/errors.js';
 import { ACCOUNT, Jar, baseConfig, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { alibabaSp, extractForm } from '../helpers/saml-sp.js';
-import { ATTR_ROLE } from '../../src/alibaba.js';
+import { ATTR_ROLE } from '../spec/alibaba-facts.js';
 
 const SECRET = 'proxy-shared-secret-0123456789';
 const env = { PAI_SSO_PROXY_SECRET: SECRET };

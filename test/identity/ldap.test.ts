@@ -17,7 +17,7 @@ import { ConfigError } from '../../src/config/errors.js';
 import { exitCodeFor, httpStatusFor } from '../../src/errors.js';
 import { ACCOUNT, Jar, baseConfig, hiddenField, request, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { alibabaSp, extractForm } from '../helpers/saml-sp.js';
-import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME } from '../../src/alibaba.js';
+import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME } from '../spec/alibaba-facts.js';
 import { ROOT_DN, SUFFIX, freePort, startSlapd, type Slapd } from './slapd.js';
 
 const SERVICE_DN = `cn=gateway,${SUFFIX}`;
@@ -79,13 +79,13 @@ beforeAll(async () => {
   await seed(slapd);
 });
 afterAll(async () => {
-  await slapd?.stop();
+  await (slapd as Slapd | undefined)?.stop();
 });
 
 /** An `identity.ldap` section as the config loader would hand it over, defaults filled. */
 function ldapConfig(over: Record<string, unknown> = {}): LdapIdentityConfig {
   const ldap = {
-    url: slapd?.url ?? 'ldap://127.0.0.1:1',
+    url: slapd.url,
     bindDN: SERVICE_DN,
     bindPasswordEnv: 'TEST_LDAP_BIND',
     userBase: PEOPLE,

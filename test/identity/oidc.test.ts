@@ -8,7 +8,7 @@ import { claimAt, groupsOf, userFromClaims } from '../../src/identity/oidc-claim
 import { createSources, fromList, mappingWarnings } from '../../src/identity/sources.js';
 import { parseConfig } from '../../src/config/load.js';
 import { stringify } from 'yaml';
-import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME } from '../../src/alibaba.js';
+import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME } from '../spec/alibaba-facts.js';
 import { ACCOUNT, Jar, baseConfig, request, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { alibabaSp, extractForm } from '../helpers/saml-sp.js';
 import { freePort, startProvider, type TestProvider } from './oidc-provider.js';

@@ -9,7 +9,7 @@ import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import samlify from 'samlify';
 import { ACCOUNT, Jar, baseConfig, request, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { alibabaSp, extractForm } from '../helpers/saml-sp.js';
-import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME } from '../../src/alibaba.js';
+import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME } from '../spec/alibaba-facts.js';
 import { ENTRA_GROUPS_CLAIM, SamlIdentitySchema, type SamlIdentityConfig } from '../../src/config/identity-saml-schema.js';
 import { createSamlUpstreamSource, SAML_UPSTREAM_PATHS, SamlSourceError } from '../../src/identity/saml-upstream.js';
 import { parseIdpMetadata } from '../../src/identity/saml-upstream-idp.js';
@@ -455,15 +455,18 @@ describe('upstream SAML: configuration and operations', () => {
     await expect(createSamlUpstreamSource(none as SamlIdentityConfig, { baseUrl: BASE })).rejects.toBeInstanceOf(ConfigError);
     await expect(createSamlUpstreamSource({ ...base, idpCertFile: '/x' }, { baseUrl: BASE })).rejects.toThrow(/exactly one/);
     await expect(createSamlUpstreamSource({ ...base, idpCertPem: idpPair.keyPem }, { baseUrl: BASE })).rejects.toThrow(/private key/);
-    await expect(
-      createSamlUpstreamSource({ ...none, idpCertFile: join(dir, 'missing.pem') }, { baseUrl: BASE }),
-    ).rejects.toThrow(/identity\.saml\.idpCertFile: cannot read .*missing\.pem: ENOENT/);
+    await expect(createSamlUpstreamSource({ ...none, idpCertFile: join(dir, 'missing.pem') }, { baseUrl: BASE })).rejects.toThrow(
+      /identity\.saml\.idpCertFile: cannot read .*missing\.pem: ENOENT/,
+    );
     const md = join(dir, 'other-md.xml');
     await writeFile(md, idp.metadataXml);
     await expect(
-      createSamlUpstreamSource({ ...none, idpMetadataFile: md, idpIssuer: 'https://someone-else' }, {
-        baseUrl: BASE,
-      }),
+      createSamlUpstreamSource(
+        { ...none, idpMetadataFile: md, idpIssuer: 'https://someone-else' },
+        {
+          baseUrl: BASE,
+        },
+      ),
     ).rejects.toThrow(/identity\.saml\.idpMetadataFile: .* has no EntityDescriptor/);
     expect(() => parseIdpMetadata('<not xml', 'x')).toThrow(SamlSourceError);
     await expect(createSamlUpstreamSource({ ...base, entryPoint: 'http://idp.example.test/sso' }, { baseUrl: BASE })).rejects.toThrow(

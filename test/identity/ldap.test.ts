@@ -500,7 +500,10 @@ describe('LDAP through the gateway', () => {
     const text = gw.logText();
     expect(text).toContain('ECONNREFUSED');
     for (const secret of [SERVICE_PASSWORD, BOB_PW, slapd.rootPassword]) expect(text).not.toContain(secret);
-    expect(ROOT_DN).not.toBe(SERVICE_DN);
+    // The gateway binds as the configured service account, never as the directory's root.
+    const reason = ready.json<{ checks: { identity: { reason: string } } }>().checks.identity.reason;
+    expect(reason).toContain(`service bind as ${SERVICE_DN} failed`);
+    expect(`${reason}\n${text}`).not.toContain(ROOT_DN);
   });
 
   it('keeps passwords out of the logs when a service bind is refused', async () => {

@@ -1,5 +1,5 @@
 import { watchFile, unwatchFile } from 'node:fs';
-import { decoyHash, verifyPassword } from './password.js';
+import { decoyHash, verifyPassword, type Kdf } from './password.js';
 import { readUsers, type StoredUser, type UsersDocument } from './users-file.js';
 import type { User } from './user.js';
 import type { PasswordSource } from './source.js';
@@ -10,6 +10,8 @@ export interface LocalSourceOptions {
   readonly onReloadError?: (err: Error) => void;
   readonly onReload?: (count: number) => void;
   readonly watchIntervalMs?: number;
+  /** The key derivation (default scrypt); tests count its calls to prove both failures do the same work. */
+  readonly kdf?: Kdf;
 }
 
 export interface LocalSource extends PasswordSource {
@@ -37,7 +39,7 @@ export async function createLocalSource(opts: LocalSourceOptions): Promise<Local
         users = doc ?? {};
         opts.onReload?.(Object.keys(users).length);
       },
-      (err: unknown) => opts.onReloadError?.(err as Error),
+      (err: unknown) => opts.onReloadError?.(err instanceof Error ? err : new Error(String(err))),
     );
   };
   watchFile(opts.usersFile, { interval: opts.watchIntervalMs ?? 2000, persistent: false }, reload);
@@ -57,7 +59,7 @@ export async function createLocalSource(opts: LocalSourceOptions): Promise<Local
     label: 'Company account',
     async authenticate(username, password): Promise<User | undefined> {
       const stored = Object.hasOwn(users, username) ? users[username] : undefined;
-      const ok = await verifyPassword(password, stored?.passwordHash ?? decoy);
+      const ok = await verifyPassword(password, stored?.passwordHash ?? decoy, opts.kdf);
       if (!stored || !ok) return undefined;
       return toUser(username, stored);
     },

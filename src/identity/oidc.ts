@@ -9,7 +9,6 @@ import { OidcSourceError } from './errors.js';
 import { readOidcSettings } from './oidc-settings.js';
 import { settledOrThrow } from './settings.js';
 import { createOidcHealth, discoveryUrlOf } from './oidc-health.js';
-import { constantTimeEqual } from '../crypto/constant-time.js';
 import { createFlowCookie } from '../crypto/flow-cookie.js';
 import { oidcProvesMfa } from './upstream-mfa.js';
 
@@ -192,9 +191,8 @@ export function createOidcSource(cfg: OidcIdentityConfig, opts: OidcSourceOption
           const r = upstreamErrorRefusal(upstreamError);
           return completion.fail(request, reply, r.status, r.reason);
         }
-        // Checked here as well as by openid-client: a mismatch never reaches the token endpoint.
-        const state = one('state');
-        if (state === undefined || !constantTimeEqual(state, flow.state)) return completion.fail(request, reply, 400, 'state-mismatch');
+        // The state is compared by openid-client (expectedState below), before it calls the token
+        // endpoint: a missing or other state never redeems the code (test/identity/oidc.test.ts).
 
         const config = await discovered.get();
         if (!config) return unavailable(completion, request, reply);

@@ -1,19 +1,35 @@
 import { SAML } from '@node-saml/node-saml';
 import { DOMParser } from '@xmldom/xmldom';
-import { SITES } from '../../src/alibaba.js';
+import { SITE_SPECS, type SiteSpec } from '../spec/alibaba-facts.js';
 import type { Site } from '../../src/config/schema.js';
 
 /** node-saml configured the way Alibaba's SP is for a site: signed assertion, site audience. */
 export function alibabaSp(site: Site, idpCertPem: string, skewMs = 5000): SAML {
   return new SAML({
     idpCert: idpCertPem,
-    issuer: SITES[site].audience,
-    audience: SITES[site].audience,
-    callbackUrl: SITES[site].acs,
+    issuer: SITE_SPECS[site].audience,
+    audience: SITE_SPECS[site].audience,
+    callbackUrl: SITE_SPECS[site].acs,
     wantAssertionsSigned: true,
     wantAuthnResponseSigned: false,
     acceptedClockSkewMs: skewMs,
   });
+}
+
+/**
+ * The whole Content-Security-Policy of the hand-off page: nothing but our nonce'd style and
+ * script, and a form that may post only to the site's ACS (and the redirects Alibaba
+ * follows it with, under the site's own domain).
+ */
+export function handoffCsp(nonce: string, site: SiteSpec): string {
+  return [
+    "default-src 'none'",
+    `style-src 'nonce-${nonce}'`,
+    `script-src 'nonce-${nonce}'`,
+    `form-action ${new URL(site.acs).origin} https://*.${site.domain}`,
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
 }
 
 export function extractForm(html: string): { action: string; samlResponse: string; relayState: string } {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ACCOUNT, Jar, baseConfig, hiddenField, login, request, startGateway, type TestGateway } from '../helpers/gateway.js';
-import { alibabaSp, extractForm, responseFacts } from '../helpers/saml-sp.js';
-import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME, ATTR_SESSION_DURATION, SITES } from '../../src/alibaba.js';
+import { alibabaSp, extractForm, handoffCsp, responseFacts } from '../helpers/saml-sp.js';
+import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME, ATTR_SESSION_DURATION, SITE_SPECS } from '../spec/alibaba-facts.js';
 import type { Site } from '../../src/config/schema.js';
 
 const DEV = `acs:ram::${ACCOUNT}:role/pai-developer,acs:ram::${ACCOUNT}:saml-provider/corp-idp`;
@@ -48,13 +48,14 @@ describe.each<[Site, () => Record<string, unknown>]>([
     const csp = String(page.headers['content-security-policy']);
     const nonce = /script-src 'nonce-([^']+)'/.exec(csp)?.[1];
     expect(nonce).toBeTruthy();
-    expect(csp).toContain(`form-action ${new URL(SITES[site].acs).origin}`);
+    // Exactly: a widened form-action (`https:`) or a dropped directive fails here.
+    expect(csp).toBe(handoffCsp(String(nonce), SITE_SPECS[site]));
     expect(page.body).toContain(`<script nonce="${nonce}">`);
     expect(page.body.match(/<script/g)).toHaveLength(1);
     expect(page.body).toMatch(/<button type="submit">/);
 
     const form = extractForm(page.body);
-    expect(form.action).toBe(SITES[site].acs);
+    expect(form.action).toBe(SITE_SPECS[site].acs);
     expect(form.relayState).toBe((config().targets as Record<string, { url: string }>)['pai']?.url);
 
     const { profile } = await alibabaSp(site, gw.keys.current.pem).validatePostResponseAsync({ SAMLResponse: form.samlResponse });
@@ -66,7 +67,7 @@ describe.each<[Site, () => Record<string, unknown>]>([
 
     const xml = Buffer.from(form.samlResponse, 'base64').toString('utf8');
     const f = responseFacts(xml);
-    expect(f.destination).toBe(SITES[site].acs);
+    expect(f.destination).toBe(SITE_SPECS[site].acs);
     expect(f.responseIssuer).toBe(gw.config.idp.entityId);
     expect(f.status).toBe('urn:oasis:names:tc:SAML:2.0:status:Success');
     expect(f.assertionCount).toBe(1);
@@ -74,9 +75,9 @@ describe.each<[Site, () => Record<string, unknown>]>([
     expect(f.nameIds).toHaveLength(1);
     expect(f.confirmations).toHaveLength(1);
     expect(f.confirmations[0]?.getAttribute('Method')).toBe('urn:oasis:names:tc:SAML:2.0:cm:bearer');
-    expect(f.confirmationData[0]?.getAttribute('Recipient')).toBe(SITES[site].acs);
+    expect(f.confirmationData[0]?.getAttribute('Recipient')).toBe(SITE_SPECS[site].acs);
     expect(f.confirmationData[0]?.getAttribute('NotOnOrAfter')).toMatch(/Z$/);
-    expect(f.audiences).toEqual([SITES[site].audience]);
+    expect(f.audiences).toEqual([SITE_SPECS[site].audience]);
     const notBefore = Date.parse(f.conditions?.getAttribute('NotBefore') ?? '');
     const notOnOrAfter = Date.parse(f.conditions?.getAttribute('NotOnOrAfter') ?? '');
     expect(notOnOrAfter - notBefore).toBe((300 + 60) * 1000);
@@ -131,6 +132,32 @@ describe('Open PAI', () => {
     expect(audits(gw, 'assertion.denied').map((a) => a['reason'])).toEqual(['unknown-target', 'unknown-target']);
     expect(audits(gw, 'assertion.issued')).toHaveLength(0);
   });
+
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'])(
+    'refuses a target named like an Object.prototype member (%s) with 404 and no assertion',
+    async (name) => {
+      gw = await startGateway();
+      const { jar } = await login(gw, 'alice', PASSWORD);
+      const res = await openPai(gw, jar, `?target=${name}`);
+      expect(res.statusCode).toBe(404);
+      expect(res.body).not.toContain('SAMLResponse');
+      expect(audits(gw, 'assertion.denied')).toMatchObject([{ reason: 'unknown-target', target: name }]);
+      expect(audits(gw, 'assertion.issued')).toHaveLength(0);
+    },
+  );
+
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])(
+    'refuses a role named like an Object.prototype member (%s) with 403 and no assertion',
+    async (name) => {
+      gw = await startGateway({ users: { carol: { password: PASSWORD, groups: ['ml-admins'] } } });
+      const { jar } = await login(gw, 'carol', PASSWORD);
+      const res = await openPai(gw, jar, `?target=pai&role=${name}`);
+      expect(res.statusCode).toBe(403);
+      expect(res.body).not.toContain('SAMLResponse');
+      expect(audits(gw, 'assertion.denied')).toMatchObject([{ reason: 'role-not-granted', role: name }]);
+      expect(audits(gw, 'assertion.issued')).toHaveLength(0);
+    },
+  );
 
   it('rejects a malformed target with 400 and an audit line, never a 500', async () => {
     gw = await startGateway();
@@ -333,6 +360,37 @@ describe('login', () => {
     expect((await openPai(gw, again.jar)).statusCode).toBe(302);
   });
 
+  it('refuses a session whose lastSeen lies in the future beyond one minute of clock skew', async () => {
+    gw = await startGateway();
+    const { jar } = await login(gw, 'alice', PASSWORD);
+    const issuedAt = gw.clock.now;
+    // The gateway's clock steps back: the cookie's lastSeen is now ahead of it.
+    gw.clock.now = issuedAt - 60_000;
+    expect((await openPai(gw, jar)).statusCode).toBe(200);
+    gw.clock.now = issuedAt - 60_001;
+    const res = await openPai(gw, jar);
+    expect(res.statusCode).toBe(302);
+    expect(String(res.headers['set-cookie'])).toMatch(/pai_sso=;/);
+    expect(audits(gw, 'assertion.issued')).toHaveLength(1);
+  });
+
+  it('accepts the login form for ten minutes, and not a moment longer', async () => {
+    gw = await startGateway();
+    const submitAfter = async (ms: number) => {
+      const g = gw as TestGateway;
+      const jar = new Jar();
+      const page = await request(g, jar, 'GET', '/login');
+      g.clock.now += ms;
+      return request(g, jar, 'POST', '/login', { username: 'alice', password: PASSWORD, csrf: hiddenField(page.body, 'csrf') });
+    };
+    expect((await submitAfter(599_999)).statusCode).toBe(303);
+    const late = await submitAfter(600_000);
+    expect(late.statusCode).toBe(403);
+    expect(late.body).toContain('The sign-in form expired');
+    expect(audits(gw, 'login.failed').map((a) => a['reason'])).toEqual(['csrf']);
+    expect(audits(gw, 'login.succeeded')).toHaveLength(1);
+  });
+
   it('treats a tampered session cookie as no session', async () => {
     gw = await startGateway();
     const { jar } = await login(gw, 'alice', PASSWORD);
@@ -382,12 +440,30 @@ describe('login', () => {
     expect(audits(gw, 'request.rejected').length).toBe(3);
   });
 
-  it('limits login attempts per client address', async () => {
+  it('limits login attempts per client address, and only that address', async () => {
     gw = await startGateway({ config: baseConfig({ server: { baseUrl: 'http://localhost:8080', loginAttemptsPerMinute: 3 } }) });
+    const from = async (remoteAddress: string, username: string) => {
+      const g = gw as TestGateway;
+      const jar = new Jar();
+      const page = await g.app.inject({ method: 'GET', url: '/login', remoteAddress });
+      jar.take(page);
+      const res = await g.app.inject({
+        method: 'POST',
+        url: '/login',
+        remoteAddress,
+        headers: { cookie: jar.header(), 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ username, password: 'wrong password', csrf: hiddenField(page.body, 'csrf') }).toString(),
+      });
+      return res.statusCode;
+    };
     const statuses: number[] = [];
-    for (let i = 0; i < 4; i++) statuses.push((await login(gw, 'alice', 'wrong password')).res.statusCode);
+    // Other usernames each time: only the per-address cap can answer 429 here.
+    for (let i = 0; i < 4; i++) statuses.push(await from('192.0.2.10', `user${i}`));
     expect(statuses).toEqual([401, 401, 401, 429]);
-    expect(audits(gw, 'login.throttled').at(-1)).toMatchObject({ scope: 'rate', user: 'alice' });
+    expect(audits(gw, 'login.throttled').at(-1)).toMatchObject({ scope: 'rate', ip: '192.0.2.10' });
+    // Another address still reaches the password check: the cap is not global.
+    expect(await from('192.0.2.11', 'user9')).toBe(401);
+    expect(audits(gw, 'login.throttled')).toHaveLength(1);
   });
 
   it('lists the launch targets on the landing page once signed in', async () => {

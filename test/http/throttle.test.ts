@@ -211,6 +211,9 @@ describe('login throttle', () => {
       const statuses: number[] = [];
       for (let i = 0; i < 6; i++) statuses.push((await attempt(i % 2 ? other : gw, `name${i}`, 'x', viaProxy(0))).statusCode);
       expect(statuses).toEqual([401, 401, 401, 401, 429, 429]);
+      // Per address, not global: another client is still heard on both replicas.
+      expect((await attempt(gw, 'name6', 'x', viaProxy(1))).statusCode).toBe(401);
+      expect((await attempt(other, 'name7', 'x', viaProxy(1))).statusCode).toBe(401);
     } finally {
       await other.close();
     }

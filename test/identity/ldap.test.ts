@@ -12,7 +12,7 @@ import { ConfigError } from '../../src/config/errors.js';
 import { exitCodeFor, httpStatusFor } from '../../src/errors.js';
 import { ASADMIN, ACCOUNT, Jar, baseConfig, hiddenField, request, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { alibabaSp, extractForm } from '../helpers/saml-sp.js';
-import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME } from '../../src/alibaba.js';
+import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME } from '../spec/alibaba-facts.js';
 import { ROOT_DN, SUFFIX, freePort, startSlapd, type Slapd } from './slapd.js';
 
 const SERVICE_DN = `cn=gateway,${SUFFIX}`;
@@ -560,7 +560,10 @@ describe('LDAP through the gateway', () => {
     const text = gw.logText();
     expect(text).toContain('ECONNREFUSED');
     for (const secret of [SERVICE_PASSWORD, BOB_PW, slapd.rootPassword]) expect(text).not.toContain(secret);
-    expect(ROOT_DN).not.toBe(SERVICE_DN);
+    // The gateway binds as the configured service account, never as the directory's root.
+    const reason = ready.json<{ checks: { identity: { reason: string } } }>().checks.identity.reason;
+    expect(reason).toContain(`service bind as ${SERVICE_DN} failed`);
+    expect(`${reason}\n${text}`).not.toContain(ROOT_DN);
   });
 
   it('keeps passwords out of the logs when a service bind is refused', async () => {

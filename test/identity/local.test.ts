@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLocalSource } from '../../src/identity/local.js';
-import { hashPassword, verifyPassword } from '../../src/identity/password.js';
+import { hashPassword, scryptKdf, verifyPassword, type Kdf } from '../../src/identity/password.js';
 import { readUsers, writeUsers, UsersFileError } from '../../src/identity/users-file.js';
 import { bootstrapUsers } from '../../src/identity/bootstrap.js';
 import { FAST_SCRYPT } from '../helpers/gateway.js';
@@ -55,6 +55,35 @@ describe('local identity source', () => {
     expect(await src.authenticate('alice', 'wrong')).toBeUndefined();
     expect(await src.authenticate('nobody', 'pw-alice-123')).toBeUndefined();
     expect(await src.authenticate('__proto__', 'x')).toBeUndefined();
+    await src.close();
+  });
+
+  it('does the same password-hash work for an unknown user as for a wrong password (no username oracle by timing)', async () => {
+    const file = join(dir, 'users.yaml');
+    // The production cost: the decoy for unknown users uses it, so a real user must too.
+    await writeUsers(file, { alice: { id: 'u-1', groups: ['ml'], passwordHash: await hashPassword('pw-alice-123') } });
+    const work: { N: number | undefined; r: number | undefined; p: number | undefined; keylen: number; saltBytes: number }[] = [];
+    const kdf: Kdf = (password, salt, keylen, o) => {
+      work.push({ N: o.N, r: o.r, p: o.p, keylen, saltBytes: salt.length });
+      return scryptKdf(password, salt, keylen, o);
+    };
+    const src = await createLocalSource({ usersFile: file, kdf });
+    const workFor = async (username: string, password: string) => {
+      work.length = 0;
+      const user = await src.authenticate(username, password);
+      return { user, work: [...work] };
+    };
+    const wrongPassword = await workFor('alice', 'wrong');
+    expect(wrongPassword.user).toBeUndefined();
+    expect(wrongPassword.work).toEqual([{ N: 2 ** 16, r: 8, p: 1, keylen: 32, saltBytes: 16 }]);
+    for (const unknown of ['nobody', 'constructor', '__proto__']) {
+      const r = await workFor(unknown, 'wrong');
+      expect(r.user).toBeUndefined();
+      expect([unknown, r.work]).toEqual([unknown, wrongPassword.work]);
+    }
+    const right = await workFor('alice', 'pw-alice-123');
+    expect(right.user?.id).toBe('u-1');
+    expect(right.work).toEqual(wrongPassword.work);
     await src.close();
   });
 

@@ -8,7 +8,7 @@ import { claimAt, groupsOf, userFromClaims } from '../../src/identity/oidc-claim
 import { createSources, fromList, mappingWarnings } from '../../src/identity/sources.js';
 import { parseConfig } from '../../src/config/load.js';
 import { stringify } from 'yaml';
-import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME } from '../../src/alibaba.js';
+import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME } from '../spec/alibaba-facts.js';
 import { ASADMIN, ACCOUNT, Jar, baseConfig, request, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { alibabaSp, extractForm } from '../helpers/saml-sp.js';
 import { freePort, startProvider, type TestProvider } from './oidc-provider.js';
@@ -39,11 +39,15 @@ function oidcConfig(issuer: string, extra: Partial<OidcIdentityConfig> = {}): Oi
 
 async function gatewayFor(issuer: string, extra: Partial<OidcIdentityConfig> = {}, rediscoverAfterMs?: number): Promise<TestGateway> {
   const cfg = oidcConfig(issuer, extra);
-  const source = createOidcSource(cfg, { baseUrl: BASE_URL, env, ...(rediscoverAfterMs === undefined ? {} : { rediscoverAfterMs }) });
-  return startGateway({
+  const started: { gw?: TestGateway } = {};
+  // The source reads the gateway's clock, so a test can age the flow cookie.
+  const now = () => started.gw?.clock.now ?? Date.now();
+  const source = createOidcSource(cfg, { baseUrl: BASE_URL, env, now, ...(rediscoverAfterMs === undefined ? {} : { rediscoverAfterMs }) });
+  started.gw = await startGateway({
     config: baseConfig({ server: { baseUrl: BASE_URL }, identity: { source: ['oidc'], oidc: { issuer, clientId: CLIENT_ID, ...extra } } }),
     extraSources: [source],
   });
+  return started.gw;
 }
 
 const audits = (g: TestGateway, event: string) => g.logs.filter((l) => l['audit'] === event);
@@ -149,6 +153,29 @@ describe('OIDC sign-in against a real OpenID Provider', () => {
     const before = idp.tokenRequests;
     const { res } = await signIn(gw, idp, 'alice', { tamper: (u) => u.searchParams.set('state', `${u.searchParams.get('state')}x`) });
     expectRefused(gw, res, 400, 'state-mismatch');
+    expect(idp.tokenRequests).toBe(before);
+  });
+
+  it('refuses a callback without a state before the code is redeemed', async () => {
+    gw = await gatewayFor(idp.issuer);
+    const before = idp.tokenRequests;
+    const { res } = await signIn(gw, idp, 'alice', { tamper: (u) => u.searchParams.delete('state') });
+    expectRefused(gw, res, 400, 'state-mismatch');
+    expect(idp.tokenRequests).toBe(before);
+  });
+
+  it('accepts the callback for ten minutes after the redirect out, and not a moment longer', async () => {
+    gw = await gatewayFor(idp.issuer);
+    const g = gw;
+    const inTime = await signIn(g, idp, 'alice', { tamper: () => (g.clock.now += 599_999) });
+    expect(inTime.res.statusCode).toBe(303);
+    const before = idp.tokenRequests;
+    const late = await signIn(g, idp, 'alice', { tamper: () => (g.clock.now += 600_000) });
+    expect(late.res.statusCode).toBe(400);
+    expect(hasSession(late.res)).toBe(false);
+    expect(late.res.body).not.toContain('SAMLResponse');
+    expect(audits(g, 'login.failed')).toMatchObject([{ reason: 'oidc-no-flow' }]);
+    expect(audits(g, 'login.succeeded')).toHaveLength(1);
     expect(idp.tokenRequests).toBe(before);
   });
 
@@ -346,6 +373,27 @@ describe('OIDC discovery and configuration', () => {
   });
 
   it('refuses to start on a non-loopback http issuer or without the client secret, never echoing the secret', () => {
+    // The secret is set in every case below: no refusal may carry it, in its message or its fields.
+    const refusal = (issuer: string, extra: Partial<OidcIdentityConfig> = {}) => {
+      let thrown: unknown;
+      try {
+        createOidcSource(oidcConfig(issuer, extra), { baseUrl: BASE_URL, env });
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown).toBeInstanceOf(ConfigError);
+      const err = thrown as ConfigError;
+      return { message: err.message, everything: `${err.message} ${String(err.stack)} ${JSON.stringify(err)}` };
+    };
+    for (const [issuer, extra, rule] of [
+      ['http://idp.example.com', {}, /identity\.oidc\.issuer: must be https/],
+      ['not a url', {}, /identity\.oidc\.issuer: must be an absolute URL/],
+      ['https://idp.example.com', { clientSecretEnv: 'PAI_SSO_OTHER_SECRET' }, /PAI_SSO_OTHER_SECRET must hold the client secret/],
+    ] as const) {
+      const r = refusal(issuer, extra);
+      expect(r.message).toMatch(rule);
+      expect(r.everything).not.toContain(CLIENT_SECRET);
+    }
     expect(() => createOidcSource(oidcConfig('http://idp.example.com'), { baseUrl: BASE_URL, env })).toThrow(ConfigError);
     expect(() => createOidcSource(oidcConfig('http://idp.example.com'), { baseUrl: BASE_URL, env })).toThrow(
       /identity\.oidc\.issuer: must be https/,

@@ -24,7 +24,12 @@ export interface ResponseTweaks {
   readonly audience?: string;
   readonly recipient?: string;
   readonly destination?: string;
+  /** The Issuer of both the Response and the Assertion. */
   readonly issuer?: string;
+  /** The Response's own Issuer only (outside the assertion's signature). */
+  readonly responseIssuer?: string;
+  /** The Assertion's Issuer only (signed, so the assertion still verifies). */
+  readonly assertionIssuer?: string;
   /** Shift every timestamp by this many ms (negative: a response issued in the past). */
   readonly shiftMs?: number;
   /** null: no InResponseTo at all (IdP-initiated). */
@@ -99,7 +104,8 @@ export async function startTestIdp(opts: { entityId?: string; pair?: GeneratedPa
       Destination: tweaks.destination ?? acs,
       Audience: tweaks.audience ?? sp.entityMeta.getEntityID(),
       SubjectRecipient: tweaks.recipient ?? acs,
-      Issuer: tweaks.issuer ?? entityId,
+      ResponseIssuer: tweaks.responseIssuer ?? tweaks.issuer ?? entityId,
+      Issuer: tweaks.assertionIssuer ?? tweaks.issuer ?? entityId,
       IssueInstant: iso(t),
       StatusCode: SUCCESS,
       ConditionsNotBefore: iso(t - 30_000),
@@ -119,7 +125,8 @@ export async function startTestIdp(opts: { entityId?: string; pair?: GeneratedPa
       {
         customTagReplacement: (template: string) => {
           // Scalars through samlify's own (escaping) substitution; the two statements are markup.
-          const context = samlify.SamlLib.replaceTagsByValue(template, values)
+          // The template's first {Issuer} is the Response's, the second the Assertion's.
+          const context = samlify.SamlLib.replaceTagsByValue(template.replace('{Issuer}', '{ResponseIssuer}'), values)
             .replace('{AuthnStatement}', authn)
             .replace('{AttributeStatement}', attributeStatement(user.attributes ?? {}));
           return { id: values['ID'] as string, context };

@@ -9,7 +9,7 @@ import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import samlify from 'samlify';
 import { ASADMIN, ACCOUNT, Jar, baseConfig, request, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { alibabaSp, extractForm } from '../helpers/saml-sp.js';
-import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME } from '../../src/alibaba.js';
+import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME } from '../spec/alibaba-facts.js';
 import { ENTRA_GROUPS_CLAIM, SamlIdentitySchema, type SamlIdentityConfig } from '../../src/config/identity-saml-schema.js';
 import { createSamlUpstreamSource, SAML_UPSTREAM_PATHS, SamlSourceError } from '../../src/identity/saml-upstream.js';
 import { parseIdpMetadata } from '../../src/identity/saml-upstream-idp.js';
@@ -82,7 +82,8 @@ async function gateway(
   server: Record<string, unknown> = {},
 ) {
   const cfg = samlCfg(extra);
-  source = await createSamlUpstreamSource(cfg, { baseUrl: BASE, cookieName: 'pai_sso_saml' });
+  // The source reads the gateway's clock, so a test can age the pending request.
+  source = await createSamlUpstreamSource(cfg, { baseUrl: BASE, cookieName: 'pai_sso_saml', now: () => gw?.clock.now ?? Date.now() });
   gw = await startGateway({
     config: baseConfig({ server: { baseUrl: BASE, ...server }, identity: { source: ['saml'], saml: cfg } }),
     extraSources: [source],
@@ -372,6 +373,24 @@ describe('upstream SAML: attacks and broken responses are refused with a 4xx and
     expect(audits('login.failed').map((a) => a['reason'])).toEqual(['replayed-assertion', 'no-login-state']);
   });
 
+  it('a response to a request older than requestTimeoutSeconds (the pending request expired)', async () => {
+    await gateway({ requestTimeoutSeconds: 120 });
+    const g = gw as TestGateway;
+    const inTime = new Jar();
+    const first = await loginAtIdp(inTime);
+    g.clock.now += 119_999;
+    expect((await postAcs(inTime, first.samlResponse)).statusCode).toBe(303);
+    const late = new Jar();
+    const second = await loginAtIdp(late);
+    g.clock.now += 120_000;
+    const res = await postAcs(late, second.samlResponse);
+    expect(res.statusCode).toBe(400);
+    expect(res.body).not.toContain('SAMLResponse');
+    expect(late.get('pai_sso')).toBeUndefined();
+    expect(audits('login.failed').map((a) => a['reason'])).toEqual(['no-login-state']);
+    expect(audits('login.succeeded')).toHaveLength(1);
+  });
+
   it('an expired response (issued by a clock 20 minutes behind)', async () => {
     await gateway();
     idp.tweaks = { shiftMs: -20 * 60_000 };
@@ -397,6 +416,9 @@ describe('upstream SAML: attacks and broken responses are refused with a 4xx and
     ['the wrong Recipient', { recipient: 'https://other-app.example.test/acs' }, 'wrong-recipient'],
     ['the wrong Destination', { destination: 'https://other-app.example.test/acs' }, 'wrong-destination'],
     ['another Issuer (same key)', { issuer: 'https://impostor.example.test' }, 'wrong-issuer'],
+    // Apart, so that dropping either check fails a test on its own.
+    ['another Issuer in the signed Assertion only', { assertionIssuer: 'https://impostor.example.test' }, 'wrong-issuer'],
+    ['another Issuer on the Response only', { responseIssuer: 'https://impostor.example.test' }, 'wrong-issuer'],
   ])('%s', async (_label, tweaks, reason) => {
     await gateway();
     idp.tweaks = tweaks ?? {};

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { buildResponse, samlTime, type AssertionInput } from '../../src/saml/assertion.js';
 import { escapeAttr, escapeText } from '../../src/saml/xml.js';
-import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME, ATTR_SESSION_DURATION, SITES } from '../../src/alibaba.js';
+import { ATTR_ROLE, ATTR_ROLE_SESSION_NAME, ATTR_SESSION_DURATION, SITE_SPECS } from '../spec/alibaba-facts.js';
 import { responseFacts } from '../helpers/saml-sp.js';
 
 const NOW = new Date('2026-11-28T10:00:00.123Z');
 const base: AssertionInput = {
   issuer: 'https://sso.example.test/saml/metadata',
-  acs: SITES.intl.acs,
-  audience: SITES.intl.audience,
+  acs: SITE_SPECS.intl.acs,
+  audience: SITE_SPECS.intl.audience,
   now: NOW,
   responseId: '_r1',
   assertionId: '_a1',
@@ -29,10 +29,10 @@ describe('buildResponse', () => {
   it('lays out Response and Assertion as Alibaba documents them, with the site values', () => {
     const f = responseFacts(buildResponse(base));
     expect(f.responseLocalName).toBe('Response');
-    expect(f.destination).toBe(SITES.intl.acs);
+    expect(f.destination).toBe(SITE_SPECS.intl.acs);
     expect(f.childOrder).toEqual(['Issuer', 'Subject', 'Conditions', 'AuthnStatement', 'AttributeStatement']);
     expect(f.nameIds[0]?.getAttribute('Format')).toBe('urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress');
-    expect(f.confirmationData[0]?.getAttribute('Recipient')).toBe(SITES.intl.acs);
+    expect(f.confirmationData[0]?.getAttribute('Recipient')).toBe(SITE_SPECS.intl.acs);
     expect(f.confirmationData[0]?.getAttribute('NotOnOrAfter')).toBe('2026-11-28T10:05:00Z');
     expect(f.conditions?.getAttribute('NotBefore')).toBe('2026-11-28T09:59:00Z');
     expect(f.conditions?.getAttribute('NotOnOrAfter')).toBe('2026-11-28T10:05:00Z');

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateKeys, type KeyMaterial } from '../../src/keys/store.js';
 import { buildResponseParts, type AssertionInput } from '../../src/saml/assertion.js';
 import { createSigner } from '../../src/saml/sign.js';
-import { SITES } from '../../src/alibaba.js';
+import { SITE_SPECS } from '../spec/alibaba-facts.js';
 import { alibabaSp, responseFacts } from '../helpers/saml-sp.js';
 import { TRUSTED_PEM_ARGS, XMLSEC, withKeyValue, xmlsecVerify } from '../helpers/xmlsec.js';
 
@@ -23,8 +23,8 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 function input(overrides: Partial<AssertionInput> = {}): AssertionInput {
   return {
     issuer: 'https://sso.example.test/saml/metadata',
-    acs: SITES.cn.acs,
-    audience: SITES.cn.audience,
+    acs: SITE_SPECS.cn.acs,
+    audience: SITE_SPECS.cn.audience,
     now: new Date(),
     responseId: '_r0123456789',
     assertionId: '_a0123456789',
@@ -64,9 +64,9 @@ describe('signing', () => {
     const sp = alibabaSp('cn', keys.current.pem);
     const strict = new (sp.constructor as typeof import('@node-saml/node-saml').SAML)({
       idpCert: keys.current.pem,
-      issuer: SITES.cn.audience,
-      audience: SITES.cn.audience,
-      callbackUrl: SITES.cn.acs,
+      issuer: SITE_SPECS.cn.audience,
+      audience: SITE_SPECS.cn.audience,
+      callbackUrl: SITE_SPECS.cn.acs,
       wantAssertionsSigned: true,
       wantAuthnResponseSigned: true,
       acceptedClockSkewMs: 5000,
@@ -81,7 +81,7 @@ describe('signing', () => {
     const tampered = [
       xml.replace('role/pai-dev', 'role/pai-adm'),
       xml.replace('>alice<', '>alicf<'),
-      xml.replace(SITES.cn.audience, `${SITES.cn.audience}x`),
+      xml.replace(SITE_SPECS.cn.audience, `${SITE_SPECS.cn.audience}x`),
     ];
     for (const t of tampered) {
       expect(t).not.toBe(xml);

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import type { Config } from '../config/schema.js';
 import type { KeyMaterial } from '../keys/store.js';
 import { EXIT, UsageError, exitCodeFor } from '../errors.js';
-import { readLine, type RegisterIo } from './terminal.js';
+import { readLine, type CliIo } from '../cli/io.js';
 import { ADDRESS_PATTERN } from '../config/register-schema.js';
 import { ApplyError, applyAccount } from './apply.js';
 import { createClients, credentialSecrets, resolveCredential, type AccountClients, type Credential } from './clients.js';
@@ -19,7 +19,7 @@ import { renderPlanJson, renderPlanText } from './render.js';
 // (EXIT in src/errors.ts): 0 nothing to change or done, 3 plan shows drift, 1 cloud or
 // credential failure, 2 bad usage.
 
-export interface RegisterContext extends RegisterIo {
+export interface RegisterContext extends CliIo {
   readonly config: Config;
   readonly configPath: string;
   readonly keys: KeyMaterial;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createGroupFilter, createRoleMapper, groupsFor } from '../../src/mapping/roles.js';
 import { roleSessionName } from '../../src/alibaba.js';
@@ -42,6 +43,19 @@ describe('role mapping', () => {
     expect(g.matchedGroups).toEqual(['sre', 'eng']);
     expect(groupsFor(g, [g.roles[1]!])).toEqual(['sre']);
     expect(groupsFor(g, g.roles)).toEqual(['sre', 'eng']);
+    // Exactly the granted role keys, each with the groups that granted it.
+    expect([...g.grantedBy]).toEqual([
+      ['ops', ['sre']],
+      ['dev', ['sre', 'eng']],
+    ]);
+    const other = g.roles.find((r) => r.key === 'ops')!;
+    expect(groupsFor(map({ groups: ['eng'] }), [other])).toEqual([]);
+  });
+
+  it('refuses a role whose account is not configured', () => {
+    expect(() => createRoleMapper({ ...config, roles: { x: { account: 'nope', roleName: 'x' } } })).toThrow(
+      'role x refers to unknown account nope',
+    );
   });
 
   it('grants nothing to unmapped groups, and matches case-sensitively', () => {
@@ -71,6 +85,20 @@ describe('RoleSessionName', () => {
   it('reads like the person where it can', () => {
     expect(roleSessionName('élodie dupont')).toMatch(/^elodie-dupont-[0-9a-f]{8}$/);
   });
+
+  // The exact fitting: runs of other characters become one '-', no '-' at either end, at most
+  // 23 characters of the name, then '-' and 8 hex of SHA-256 of the original.
+  const hash8 = (v: string) => createHash('sha256').update(v, 'utf8').digest('hex').slice(0, 8);
+  it.each([
+    ['zhang  #san', 'zhang-san'],
+    ['--ab cd', 'ab-cd'],
+    ['ab cd--', 'ab-cd'],
+    [`${'a'.repeat(21)}--${'b'.repeat(20)}`, 'a'.repeat(21)],
+    [`${'a'.repeat(22)} ${'b'.repeat(20)}`, 'a'.repeat(22)],
+    ['张三', 'u'],
+  ])('fits %j as %j plus a hash', (value, readable) => {
+    expect(roleSessionName(value)).toBe(`${readable}-${hash8(value)}`);
+  });
 });
 
 describe('group names and case', () => {
@@ -90,6 +118,8 @@ describe('group names and case', () => {
   it('keeps only mapped groups (by id or name) in the session', () => {
     const slim = createGroupFilter(config);
     const user = { groups: ['g1', 'g2', 'eng'], groupNames: { g1: 'sre', g2: 'marketing' } };
-    expect(slim(user)).toEqual({ groups: ['g1', 'eng'], groupNames: { g1: 'sre' } });
+    // Strictly: no key for a group without a display name.
+    expect(slim(user)).toStrictEqual({ groups: ['g1', 'eng'], groupNames: { g1: 'sre' } });
+    expect(slim({ groups: ['eng', 'x'] })).toStrictEqual({ groups: ['eng'], groupNames: undefined });
   });
 });

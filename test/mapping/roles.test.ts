@@ -41,6 +41,19 @@ describe('role mapping', () => {
     expect(g.matchedGroups).toEqual(['sre', 'eng']);
     expect(groupsFor(g, [g.roles[1]!])).toEqual(['sre']);
     expect(groupsFor(g, g.roles)).toEqual(['sre', 'eng']);
+    // Exactly the granted role keys, each with the groups that granted it.
+    expect([...g.grantedBy]).toEqual([
+      ['ops', ['sre']],
+      ['dev', ['sre', 'eng']],
+    ]);
+    const other = g.roles.find((r) => r.key === 'ops')!;
+    expect(groupsFor(map({ groups: ['eng'] }), [other])).toEqual([]);
+  });
+
+  it('refuses a role whose account is not configured', () => {
+    expect(() => createRoleMapper({ ...config, roles: { x: { account: 'nope', roleName: 'x' } } })).toThrow(
+      'role x refers to unknown account nope',
+    );
   });
 
   it('grants nothing to unmapped groups, and matches case-sensitively', () => {
@@ -84,6 +97,8 @@ describe('group names and case', () => {
   it('keeps only mapped groups (by id or name) in the session', () => {
     const slim = createGroupFilter(config);
     const user = { groups: ['g1', 'g2', 'eng'], groupNames: { g1: 'sre', g2: 'marketing' } };
-    expect(slim(user)).toEqual({ groups: ['g1', 'eng'], groupNames: { g1: 'sre' } });
+    // Strictly: no key for a group without a display name.
+    expect(slim(user)).toStrictEqual({ groups: ['g1', 'eng'], groupNames: { g1: 'sre' } });
+    expect(slim({ groups: ['eng', 'x'] })).toStrictEqual({ groups: ['eng'], groupNames: undefined });
   });
 });

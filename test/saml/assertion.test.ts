@@ -54,7 +54,36 @@ describe('buildResponse', () => {
   });
 
   it('refuses to build an assertion without a role', () => {
-    expect(() => buildResponse({ ...base, roles: [] })).toThrow(RangeError);
+    expect(() => buildResponse({ ...base, roles: [] })).toThrow(new RangeError('an assertion needs at least one role'));
+  });
+
+  it('is exactly this document, already in exclusive canonical form', () => {
+    const roleA = 'acs:ram::1234567890123456:role/a,acs:ram::1234567890123456:saml-provider/p';
+    const roleB = 'acs:ram::1234567890123456:role/b,acs:ram::1234567890123456:saml-provider/p';
+    const attr = (name: string, values: string[]) =>
+      `<saml:Attribute Name="${name}" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:uri">${values
+        .map((v) => `<saml:AttributeValue>${v}</saml:AttributeValue>`)
+        .join('')}</saml:Attribute>`;
+    expect(buildResponse({ ...base, sessionDuration: 3600 })).toBe(
+      `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" Destination="${SITE_SPECS.intl.acs}" ID="_r1" IssueInstant="2026-11-28T10:00:00Z" Version="2.0">` +
+        `<saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">https://sso.example.test/saml/metadata</saml:Issuer>` +
+        `<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"></samlp:StatusCode></samlp:Status>` +
+        `<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_a1" IssueInstant="2026-11-28T10:00:00Z" Version="2.0">` +
+        `<saml:Issuer>https://sso.example.test/saml/metadata</saml:Issuer>` +
+        `<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">alice@example.com</saml:NameID>` +
+        `<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">` +
+        `<saml:SubjectConfirmationData NotOnOrAfter="2026-11-28T10:05:00Z" Recipient="${SITE_SPECS.intl.acs}"></saml:SubjectConfirmationData>` +
+        `</saml:SubjectConfirmation></saml:Subject>` +
+        `<saml:Conditions NotBefore="2026-11-28T09:59:00Z" NotOnOrAfter="2026-11-28T10:05:00Z">` +
+        `<saml:AudienceRestriction><saml:Audience>${SITE_SPECS.intl.audience}</saml:Audience></saml:AudienceRestriction></saml:Conditions>` +
+        `<saml:AuthnStatement AuthnInstant="2026-11-28T09:00:00Z" SessionIndex="_s1" SessionNotOnOrAfter="2026-11-28T11:00:00Z">` +
+        `<saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext>` +
+        `</saml:AuthnStatement>` +
+        `<saml:AttributeStatement>${attr(ATTR_ROLE, [roleA, roleB])}${attr(ATTR_ROLE_SESSION_NAME, ['alice'])}${attr(ATTR_SESSION_DURATION, ['3600'])}</saml:AttributeStatement>` +
+        `</saml:Assertion></samlp:Response>`,
+    );
+    // Without a SessionDuration the statement ends after RoleSessionName, with nothing in between.
+    expect(buildResponse(base)).toContain(`${attr(ATTR_ROLE_SESSION_NAME, ['alice'])}</saml:AttributeStatement>`);
   });
 
   it('keeps injected markup as text in every user-controlled position', () => {

@@ -61,7 +61,9 @@ describe('IdP metadata', () => {
 
   it('carries one or two certificates, as RAM allows', () => {
     const input = { entityId: 'e', ssoUrl: 'https://x/sso/pai', nameIdFormat: 'persistent' as const };
-    expect(() => buildMetadata({ ...input, certificates: [] })).toThrow(RangeError);
+    expect(() => buildMetadata({ ...input, certificates: [] })).toThrow(
+      new RangeError('IdP metadata carries one or two signing certificates'),
+    );
     expect(() => buildMetadata({ ...input, certificates: ['a', 'b', 'c'] })).toThrow(RangeError);
     expect(parseXml(buildMetadata({ ...input, certificates: ['a'] })).getElementsByTagNameNS(DS, 'X509Certificate')).toHaveLength(1);
     expect(parseXml(buildMetadata({ ...input, certificates: ['a', 'b'] })).getElementsByTagNameNS(DS, 'X509Certificate')).toHaveLength(2);
@@ -70,5 +72,6 @@ describe('IdP metadata', () => {
   it('joins routes onto a base URL with or without a path prefix', () => {
     expect(publicUrl('https://h/', '/sso/pai')).toBe('https://h/sso/pai');
     expect(publicUrl('https://h/idp', '/sso/pai')).toBe('https://h/idp/sso/pai');
+    expect(publicUrl('https://h/idp//', '/sso/pai')).toBe('https://h/idp/sso/pai');
   });
 });

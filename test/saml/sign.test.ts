@@ -45,6 +45,15 @@ const sign = (k: KeyMaterial, a: AssertionInput, signResponse = false) =>
   createSigner({ privateKey: k.privateKey, certPem: k.current.pem }, { signResponse }).sign(buildResponseParts(a));
 
 describe('signing', () => {
+  it('refuses an assertion or response ID that would need escaping in the Reference URI', () => {
+    const refused = new RangeError('IDs must be plain NCNames');
+    for (const bad of ['_a"b', '1abc', '_a#b', '']) {
+      expect(() => sign(keys, input({ assertionId: bad }))).toThrow(refused);
+      expect(() => sign(keys, input({ responseId: bad }))).toThrow(refused);
+    }
+    expect(() => sign(keys, input({ assertionId: '_A-1.b_c', responseId: 'R_2' }))).not.toThrow();
+  });
+
   it('signs the Assertion with RSA-SHA256, SHA-256 digest, exclusive c14n, enveloped, right after Issuer', () => {
     const xml = sign(keys, input());
     const f = responseFacts(xml);
